@@ -1,0 +1,1 @@
+"""The edges of the portal server: settings, the Starlette app, the request context, the CLI."""

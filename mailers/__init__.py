@@ -1,0 +1,33 @@
+"""Outgoing email: one function per message, and the transports that deliver them."""
+
+from __future__ import annotations
+
+from ._layout import normalize_locale
+from .message import EmailMessage
+from .messages import (
+    email_change_confirmation,
+    email_changed_notice,
+    login_link,
+    portal_invitation,
+)
+from .transport import (
+    DeliveryError,
+    FileTransport,
+    MailTransport,
+    SMTPTransport,
+    transport_from_url,
+)
+
+__all__ = [
+    "DeliveryError",
+    "EmailMessage",
+    "FileTransport",
+    "MailTransport",
+    "SMTPTransport",
+    "email_change_confirmation",
+    "email_changed_notice",
+    "login_link",
+    "normalize_locale",
+    "portal_invitation",
+    "transport_from_url",
+]

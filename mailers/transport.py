@@ -1,0 +1,156 @@
+"""Delivery: SMTP in production, .eml files in an outbox directory during development."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from .message import EmailMessage
+
+logger = logging.getLogger("portal.mail")
+
+_TRUE = {"1", "true", "yes", "on"}
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
+# An SMTP reply may quote part of the rejected message; keep error texts short.
+_MAX_REASON = 200
+
+
+class DeliveryError(Exception):
+    """The message could not be handed over now; the caller retries later."""
+
+
+class MailTransport(Protocol):
+    async def send(self, message: EmailMessage, message_id_domain: str) -> None: ...
+
+
+class SMTPTransport:
+    """Sends through one SMTP server given as a URL.
+
+    smtp://host:port, smtp://user:pass@host:port (AUTH), smtps://... (implicit TLS, port 465 by
+    default), smtp://...?starttls=1 (STARTTLS required). User and password are percent-decoded.
+    """
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in ("smtp", "smtps"):
+            raise ValueError("SMTP URL must start with smtp:// or smtps://")
+        if not parts.hostname:
+            raise ValueError("SMTP URL has no host")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("SMTP URL has an invalid port") from None
+        query = parse_qs(parts.query)
+        starttls = query.get("starttls", [""])[-1].strip().lower() in _TRUE
+        if scheme == "smtps" and starttls:
+            raise ValueError("smtps:// already uses TLS; drop ?starttls=1")
+
+        self.hostname: str = parts.hostname
+        self.use_tls: bool = scheme == "smtps"
+        self.start_tls: bool = starttls
+        self.port: int = port or (465 if self.use_tls else 25)
+        self.username: str | None = unquote(parts.username) if parts.username else None
+        self._password: str | None = (
+            unquote(parts.password or "") if self.username is not None else None
+        )
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        scheme = "smtps" if self.use_tls else "smtp"
+        user = f"{self.username}@" if self.username else ""
+        tls = "?starttls=1" if self.start_tls else ""
+        return f"<SMTPTransport {scheme}://{user}{self.hostname}:{self.port}{tls}>"
+
+    async def send(self, message: EmailMessage, message_id_domain: str) -> None:
+        mime = message.to_mime(message_id_domain)
+        try:
+            await aiosmtplib.send(
+                mime,
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self._password,
+                use_tls=self.use_tls,
+                # Without ?starttls=1 the connection stays as configured instead of upgrading
+                # opportunistically, which fails on local relays with self-signed certificates.
+                start_tls=self.start_tls,
+                timeout=self.timeout,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryError(
+                f"SMTP delivery via {self.hostname}:{self.port} failed: {_reason(exc)}"
+            ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = ", ".join(str(r.code) for r in exc.recipients)
+        reason = f"recipient refused ({codes})"
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
+        reason = f"{exc.code} {exc.message}"
+    else:
+        reason = str(exc) or type(exc).__name__
+    reason = " ".join(reason.split())
+    if len(reason) > _MAX_REASON:
+        reason = reason[: _MAX_REASON - 1] + "…"
+    return f"{type(exc).__name__}: {reason}"
+
+
+class FileTransport:
+    """Writes each message as an .eml file and logs its links, so development needs no SMTP."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def __repr__(self) -> str:
+        return f"<FileTransport {self.directory}>"
+
+    async def send(self, message: EmailMessage, message_id_domain: str) -> None:
+        data = message.to_mime(message_id_domain).as_bytes()
+        try:
+            path = await asyncio.to_thread(self._write, data)
+        except OSError as exc:
+            raise DeliveryError(f"writing to outbox {self.directory} failed: {exc}") from exc
+        logger.info("mail to %s: %s (%s)", message.to, message.subject, path)
+        for url in _links(message.text):
+            logger.info("link: %s", url)
+
+    def _write(self, data: bytes) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        name = f"{stamp}-{secrets.token_hex(4)}.eml"
+        path = self.directory / name
+        # Dot-prefixed and not ending in .eml, so anything watching the outbox skips it.
+        tmp = self.directory / f".{name}.tmp"
+        try:
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _links(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for match in _URL_IN_TEXT.finditer(text):
+        seen.setdefault(match.group(0).rstrip(".,;:!?)]"), None)
+    return list(seen)
+
+
+def transport_from_url(smtp_url: str | None, outbox_dir: Path) -> MailTransport:
+    """SMTP when a URL is configured, otherwise the development outbox."""
+    if smtp_url and smtp_url.strip():
+        return SMTPTransport(smtp_url)
+    return FileTransport(outbox_dir)

@@ -1,0 +1,37 @@
+"""A merchant's business and its API keys."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import created_field, id_field, mode_field
+
+
+class Business(Model):
+    id = id_field("bus")
+    name = fields.CharField(max_length=200)
+    support_email = fields.CharField(max_length=320)
+    locale = fields.CharField(max_length=8, default="en")
+    logo_url = fields.CharField(max_length=500, null=True)
+    accent_color = fields.CharField(max_length=7, null=True)
+    created_at = created_field()
+
+    class Meta:
+        table = "business"
+
+
+class ApiKey(Model):
+    # Only the SHA-256 of the key is kept; the key itself is shown once, at creation.
+
+    id = id_field("key")
+    business = fields.ForeignKeyField("models.Business", related_name="api_keys")
+    mode = mode_field()
+    key_hash = fields.CharField(max_length=64, unique=True)
+    hint = fields.CharField(max_length=20)  # e.g. "sk_test_…a1b2", for dashboards and logs
+    created_at = created_field()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"
+        indexes = (("business_id", "mode"),)

@@ -1,0 +1,38 @@
+"""Products: what a business sells, one-time or recurring."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import created_field, id_field, mode_field
+
+
+class TimeInterval(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class Product(Model):
+    id = id_field("pdt")
+    business = fields.ForeignKeyField("models.Business", related_name="products")
+    mode = mode_field()
+    name = fields.CharField(max_length=200)
+    description = fields.TextField(null=True)
+    price_amount = fields.BigIntField()  # minor units
+    currency = fields.CharField(max_length=3)
+    is_recurring = fields.BooleanField(default=False)
+    interval = fields.CharEnumField(TimeInterval, max_length=5, null=True)
+    interval_count = fields.IntField(null=True)
+    license_key_enabled = fields.BooleanField(default=False)
+    license_key_activations_limit = fields.IntField(null=True)
+    license_key_duration_days = fields.IntField(null=True)
+    created_at = created_field()
+
+    class Meta:
+        table = "product"
+        indexes = (("business_id", "mode", "created_at"),)

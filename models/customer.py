@@ -1,0 +1,27 @@
+"""A business's customer, in one mode."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import created_field, id_field, mode_field
+
+
+class Customer(Model):
+    id = id_field("cus")
+    business = fields.ForeignKeyField("models.Business", related_name="customers")
+    mode = mode_field()
+    email = fields.CharField(max_length=320)
+    # Lower-cased copy: emails are unique per business and mode, compared case-insensitively.
+    email_normalized = fields.CharField(max_length=320)
+    name = fields.CharField(max_length=200, null=True)
+    phone_number = fields.CharField(max_length=20, null=True)
+    locale = fields.CharField(max_length=8, null=True)
+    created_at = created_field()
+    updated_at = created_field()
+
+    class Meta:
+        table = "customer"
+        unique_together = (("business_id", "mode", "email_normalized"),)
+        indexes = (("business_id", "mode", "created_at"),)

@@ -1,0 +1,67 @@
+"""Idempotency records and the outbox that carries emails and webhook events."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import created_field, id_field, mode_field
+
+
+class IdempotencyRecord(Model):
+    # The first result for a (business, mode, caller, key); replayed for the same input.
+
+    id = id_field("idk")
+    business = fields.ForeignKeyField("models.Business", related_name="idempotency_records")
+    mode = mode_field()
+    caller = fields.CharField(max_length=40)  # API key id or customer id
+    key = fields.CharField(max_length=255)
+    operation = fields.CharField(max_length=64)
+    request_hash = fields.CharField(max_length=64)
+    response = fields.JSONField(null=True)  # null while the first request is still running
+    created_at = created_field()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "idempotency_record"
+        unique_together = (("business_id", "mode", "caller", "key"),)
+        indexes = (("expires_at",),)
+
+
+class OutboxKind(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up after the last retry; kept for the record
+
+
+class OutboxMessage(Model):
+    # Written in the same transaction as the change that causes it; delivered after commit.
+    #
+    # `payload` is encrypted with the server's secret: an email body can carry a one-time link,
+    # which must not sit readable in the database. It is cleared once delivered.
+
+    id = id_field("msg")
+    business = fields.ForeignKeyField("models.Business", related_name="outbox_messages", null=True)
+    mode = fields.CharField(max_length=4, null=True)
+    kind = fields.CharEnumField(OutboxKind, max_length=8)
+    topic = fields.CharField(max_length=64)
+    recipient = fields.CharField(max_length=320, null=True)
+    payload = fields.TextField(null=True)
+    status = fields.CharEnumField(OutboxStatus, max_length=8, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = created_field()
+    locked_until = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=500, null=True)
+    created_at = created_field()
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_message"
+        indexes = (("status", "next_attempt_at"), ("business_id", "mode", "created_at"))

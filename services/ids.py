@@ -1,0 +1,40 @@
+"""Opaque, prefixed, globally unique identifiers (`cus_…`, `sub_…`)."""
+
+from __future__ import annotations
+
+import secrets
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+PREFIXES = {
+    "business": "bus",
+    "api_key": "key",
+    "customer": "cus",
+    "product": "pdt",
+    "subscription": "sub",
+    "payment_method": "pm",
+    "payment": "pay",
+    "invoice": "inv",
+    "invoice_line": "inl",
+    "license_key": "lic",
+    "license_key_instance": "lki",
+    "login_link": "lnk",
+    "portal_session": "ses",
+    "idempotency": "idk",
+    "outbox": "msg",
+    "webhook_endpoint": "whk",
+    "webhook_event": "evt",
+    "webhook_attempt": "wha",
+}
+
+
+def new_id(prefix: str) -> str:
+    """`prefix_` followed by 24 base32 characters: 120 random bits."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+def prefix_of(object_id: str) -> str | None:
+    head, sep, tail = object_id.partition("_")
+    if not sep or not tail:
+        return None
+    return head
