@@ -1,0 +1,75 @@
+"""Who is calling: an API key, a portal session (header or cookie), or nobody."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from starlette.requests import HTTPConnection
+
+from app.settings import Settings
+from services.access.api_keys import authenticate_api_key
+from services.access.principal import ANONYMOUS, INVALID, Principal, PrincipalKind
+from services.access.sessions import authenticate_session_token
+
+SESSION_COOKIE = "portal_session"
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return ""  # a malformed credential is a wrong one, not an absent one
+    return token.strip()
+
+
+async def resolve_principal(
+    settings: Settings, conn: HTTPConnection, *, allow_cookie: bool
+) -> Principal:
+    token = bearer_token(conn)
+    if token is None and allow_cookie:
+        token = conn.cookies.get(SESSION_COOKIE)
+        if token is not None and not token:
+            token = None
+    if token is None:
+        return ANONYMOUS
+    if token.startswith("sk_"):
+        key = await authenticate_api_key(token)
+        if key is None:
+            return INVALID
+        return Principal(
+            PrincipalKind.MERCHANT,
+            business_id=key.business_id,  # type: ignore[attr-defined]
+            mode=key.mode,
+            api_key_id=key.id,
+        )
+    session = await authenticate_session_token(settings, token)
+    if session is None:
+        return INVALID
+    return Principal(
+        PrincipalKind.CUSTOMER,
+        business_id=session.business_id,  # type: ignore[attr-defined]
+        mode=session.mode,
+        customer_id=session.customer_id,  # type: ignore[attr-defined]
+        session_id=session.id,
+    )
+
+
+def client_ip(settings: Settings, conn: HTTPConnection) -> str:
+    """The peer address, or the first untrusted hop of X-Forwarded-For when the peer is one of
+    PORTAL_TRUSTED_PROXIES."""
+    peer = conn.client.host if conn.client else "unknown"
+    if peer not in settings.trusted_proxies:
+        return peer
+    forwarded = [
+        hop.strip() for hop in conn.headers.get("x-forwarded-for", "").split(",") if hop.strip()
+    ]
+    for hop in reversed(forwarded):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        if hop not in settings.trusted_proxies:
+            return hop
+    return peer

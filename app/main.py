@@ -1,0 +1,177 @@
+"""The Starlette application: routes, middleware and the lifespan that runs the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.contrib.starlette import RegisterTortoise
+
+import mailers
+from app.db import tortoise_config
+from app.graphql import PortalGraphQL
+from app.pages import page_routes
+from app.settings import Settings
+from schema import build_schema
+from services import outbox
+from services.ratelimit import RateLimiter
+
+logger = logging.getLogger("portal")
+
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit with 413 before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = JSONResponse(
+        {"errors": [{"message": "Request body too large.", "extensions": {"code": "QUERY_TOO_COMPLEX"}}]},
+        status_code=413,
+    )
+    await response(scope, receive, send)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_graphql = scope["path"].startswith("/graphql")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
+                if not is_graphql:
+                    headers += [
+                        (b"content-security-policy", PAGE_CSP.encode()),
+                        (b"x-frame-options", b"DENY"),
+                        (b"cache-control", b"no-store"),
+                    ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
+    """`manage_orm=False` leaves the database and the workers to the caller (tests)."""
+    schema = build_schema(introspection=not settings.production)
+    limiter = RateLimiter(settings.redis_url)
+    graphql_app = PortalGraphQL(schema, settings, limiter)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not manage_orm:
+            yield
+            return
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            tasks: list[asyncio.Task[Any]] = []
+            if settings.run_workers:
+                tasks.append(asyncio.create_task(run_outbox_worker(settings)))
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    routes = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+        *page_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
+    )
+    app.state.settings = settings
+    app.state.schema = schema
+    app.state.limiter = limiter
+    return app
+
+
+def mail_transport(settings: Settings) -> mailers.MailTransport:
+    return mailers.transport_from_url(settings.smtp_url, settings.outbox_dir)
+
+
+def message_id_domain(settings: Settings) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(settings.public_url).hostname or "localhost"
+
+
+async def run_outbox_worker(settings: Settings) -> None:
+    await outbox.run_worker(
+        secret_key=settings.secret_key,
+        mail=mail_transport(settings),
+        message_id_domain=message_id_domain(settings),
+    )
+
+
+def app_from_env() -> Starlette:
+    """For `uvicorn app.main:app_from_env --factory`."""
+    return create_app(Settings.from_env())

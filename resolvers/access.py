@@ -1,0 +1,86 @@
+"""Getting into the portal: login links, merchant portal links, sign-in and sign-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models import Customer, Mode
+from resolvers.context import Context
+from services.access import links, sessions
+from services.clock import now
+from services.customers import get_customer
+from services.scope import Scope
+from services.validation import normalize_email
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    expires_at: datetime
+    customer: Customer
+    return_url: str | None
+
+
+async def request_login_link(ctx: Context, *, business_id: str, email: str, mode: Mode) -> None:
+    settings = ctx.settings
+    # Limits first, for known and unknown addresses alike: the answer must not differ.
+    await ctx.limiter.check(settings.rate_limit_login_ip, "login-ip", ctx.client_ip)
+    email = normalize_email(email)
+    await ctx.limiter.check(
+        settings.rate_limit_login_email, "login-email", f"{business_id}|{mode}|{email.casefold()}"
+    )
+    await links.request_login_link(settings, business_id=business_id, email=email, mode=mode)
+
+
+async def create_portal_session(
+    ctx: Context, *, customer_id: str, send_email: bool, return_url: str | None
+) -> links.IssuedLink:
+    scope = ctx.require_merchant()
+    return await links.create_portal_link(
+        ctx.settings, scope, customer_id=customer_id, send_email=send_email, return_url=return_url
+    )
+
+
+async def sign_in(ctx: Context, *, token: str, mode: Mode | None) -> SignedIn:
+    session = await links.sign_in(ctx.settings, token, mode)
+    jwt_token = sessions.issue_session_token(ctx.settings, session)
+    customer = await get_customer(
+        Scope(session.business_id, session.mode, session.customer_id),  # type: ignore[attr-defined]
+        session.customer_id,  # type: ignore[attr-defined]
+    )
+    set_session_cookie(ctx, jwt_token, session.expires_at)
+    return SignedIn(jwt_token, session.expires_at, customer, session.return_url)
+
+
+async def sign_out(ctx: Context) -> None:
+    scope = ctx.require_customer()
+    assert ctx.principal.session_id is not None
+    await sessions.revoke_session(scope, ctx.principal.session_id)
+    response: Any = ctx.response
+    if response is not None:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+async def confirm_email_change(ctx: Context, *, token: str, mode: Mode | None) -> Customer:
+    return await links.confirm_email_change(ctx.settings, token, mode)
+
+
+SESSION_COOKIE = "portal_session"
+
+
+def set_session_cookie(ctx: Context, token: str, expires_at: datetime) -> None:
+    response: Any = ctx.response
+    if response is None:
+        return
+    max_age = max(int((expires_at - now()).total_seconds()), 0)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.secure_cookies,
+    )

@@ -1,0 +1,43 @@
+"""The customer's own portal: who they are and their profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from models import Customer
+from resolvers.context import Context
+from services import customers
+from services.access import links
+from services.validation import email_key, normalize_email
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    customer: Customer
+    email_confirmation_sent: bool
+
+
+async def me(ctx: Context) -> Customer:
+    scope = ctx.require_customer()
+    assert scope.customer_id is not None
+    return await customers.get_customer(scope, scope.customer_id)
+
+
+async def update_profile(ctx: Context, changes: dict[str, Any]) -> ProfileUpdate:
+    """Name and phone change at once; a new email only after its confirmation link is followed."""
+    scope = ctx.require_customer()
+    assert scope.customer_id is not None
+    new_email = changes.pop("email", None)
+    if new_email is not None:
+        new_email = normalize_email(new_email)
+    current = await customers.get_customer(scope, scope.customer_id)
+    # Validate everything before changing anything.
+    customer = current
+    if changes:
+        customer = await customers.update_customer(scope, scope.customer_id, **changes)
+    sent = False
+    if new_email is not None and email_key(new_email) != current.email_normalized:
+        await links.start_email_change(ctx.settings, customer, new_email)
+        sent = True
+    return ProfileUpdate(customer, sent)

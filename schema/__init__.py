@@ -1,0 +1,43 @@
+"""The GraphQL surface. `schema` is what the app serves and `schema.graphql` is printed from."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+
+from schema.access import AccessMutation
+from schema.extensions import schema_extensions
+from schema.merchant import MerchantMutation, MerchantQuery
+from schema.nodes import NodeQuery
+from schema.portal import PortalMutation, PortalQuery
+from schema.types import Business, Customer
+
+
+@strawberry.type
+class Query(MerchantQuery, PortalQuery, NodeQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AccessMutation, MerchantMutation, PortalMutation):
+    pass
+
+
+def build_schema(introspection: bool = True) -> strawberry.Schema:
+    extensions = schema_extensions()
+    if not introspection:
+        from strawberry.extensions import DisableIntrospection
+
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Business, Customer],
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+schema = build_schema()
+
+__all__ = ["build_schema", "schema"]

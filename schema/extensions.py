@@ -1,0 +1,149 @@
+"""The schema's protections: query limits (built once, so the validation cache can hit),
+error codes on every error, and masking of unexpected failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from services.errors import ServiceError
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+
+def _too_complex(message: str, node: Any) -> GraphQLError:
+    return GraphQLError(message, node, extensions={"code": TOO_COMPLEX})
+
+
+class DepthLimit(ValidationRule):
+    """Rejects operations nested deeper than MAX_DEPTH fields (introspection fields excluded;
+    introspection is off in production and bounded by the token limit elsewhere)."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        depth = self._depth(node.selection_set, 0, frozenset())
+        if depth > MAX_DEPTH:
+            name = node.name.value if node.name else "anonymous"
+            self.report_error(
+                _too_complex(f"Operation '{name}' is {depth} levels deep; at most {MAX_DEPTH}.", node)
+            )
+
+    def _depth(self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
+        if selections is None:
+            return depth
+        deepest = depth
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value.startswith("__"):
+                    continue
+                deepest = max(deepest, self._depth(selection.selection_set, depth + 1, seen))
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self._depth(selection.selection_set, depth, seen))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is None or name in seen:
+                    continue  # unknown or cyclic fragments are reported by the standard rules
+                deepest = max(deepest, self._depth(fragment.selection_set, depth, seen | {name}))
+        return deepest
+
+
+class AliasLimit(ValidationRule):
+    def enter_document(self, node: Any, *_: Any) -> None:
+        count = 0
+        for definition in node.definitions:
+            if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode):
+                count += _count_aliases(definition.selection_set)
+        if count > MAX_ALIASES:
+            self.report_error(
+                _too_complex(f"The document uses {count} aliases; at most {MAX_ALIASES}.", node)
+            )
+
+
+def _count_aliases(selections: SelectionSetNode | None) -> int:
+    if selections is None:
+        return 0
+    count = 0
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode) and selection.alias is not None:
+            count += 1
+        count += _count_aliases(getattr(selection, "selection_set", None))
+    return count
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | ServiceError):
+        return False
+    return True
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error an `extensions.code`; a ServiceError's message and code go out as is."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or []
+        for error in errors:
+            extensions = dict(error.extensions or {})
+            original = error.original_error
+            if isinstance(original, ServiceError):
+                code = original.code
+                if code == "INVALID_INPUT":
+                    code = "BAD_USER_INPUT"
+                extensions.setdefault("code", code)
+            elif "code" not in extensions:
+                if error.message.startswith("Document contains more than"):
+                    extensions["code"] = TOO_COMPLEX
+                elif original is None:
+                    extensions["code"] = "BAD_USER_INPUT"
+            if extensions:
+                error.extensions = extensions
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+
+# Built once: new rule classes per request would defeat the validation cache.
+VALIDATION_RULES = [DepthLimit, AliasLimit]
+
+
+def schema_extensions() -> list[Any]:
+    """Classes or factories, never shared instances (extensions hold per-request state)."""
+    return [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules(VALIDATION_RULES),
+        ParserCache,
+        ValidationCache,
+        MaskUnexpectedErrors,
+        ErrorCodes,
+    ]

@@ -1,0 +1,55 @@
+"""The customer's side: `me` and the profile."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import portal as resolve
+from resolvers.context import Context
+from schema.errors import UserError, user_errors
+from schema.merchant import given
+from schema.types import Customer
+
+
+@strawberry.input
+class UpdateProfileInput:
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Taken only once the customer follows the confirmation link sent to it.",
+    )
+    phone_number: str | None = strawberry.field(default=strawberry.UNSET, description="E.164.")
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    customer: Customer | None
+    email_confirmation_sent: bool = strawberry.field(
+        description="True when a confirmation link went to the new email address."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class PortalQuery:
+    @strawberry.field(description="The signed-in customer (portal session).")
+    async def me(self, info: Info[Context, None]) -> Customer:
+        return Customer.from_model(await resolve.me(info.context))
+
+
+@strawberry.type
+class PortalMutation:
+    @strawberry.mutation(description="Customer: edits their own name, phone and email.")
+    async def update_profile(
+        self, info: Info[Context, None], input: UpdateProfileInput
+    ) -> UpdateProfilePayload:
+        changes = given(input, "name", "email", "phone_number")
+        result, errors = await user_errors(lambda: resolve.update_profile(info.context, changes))
+        if result is None:
+            return UpdateProfilePayload(customer=None, email_confirmation_sent=False, user_errors=errors)
+        return UpdateProfilePayload(
+            customer=Customer.from_model(result.customer),
+            email_confirmation_sent=result.email_confirmation_sent,
+            user_errors=[],
+        )

@@ -1,0 +1,1 @@
+"""Access: merchant API keys, one-time links, and portal sessions."""

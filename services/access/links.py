@@ -1,0 +1,246 @@
+"""One-time links: sign-in from the static page, portal links made by the merchant, and email
+confirmations. Tokens are 256-bit random, stored as SHA-256, usable once, and never logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tortoise.transactions import in_transaction
+
+import mailers
+from models import Business, Customer, LinkPurpose, LoginLink, Mode, PortalSession
+from services.clock import now
+from services.crypto import new_token, token_hash
+from services.customers import find_customer_by_email, get_customer
+from services.errors import LinkExpired, ServiceError
+from services.outbox import enqueue_email, notify_worker
+from services.scope import Scope
+from services.validation import check_return_url, email_key, normalize_email
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+MAX_TOKEN_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    url: str
+    expires_at: datetime
+
+
+def _session_url(settings: Settings, mode: Mode, token: str) -> str:
+    prefix = "/test" if mode == Mode.TEST else ""
+    return f"{settings.public_url}{prefix}/session/{token}"
+
+
+def _confirm_url(settings: Settings, mode: Mode, token: str) -> str:
+    prefix = "/test" if mode == Mode.TEST else ""
+    return f"{settings.public_url}{prefix}/confirm-email/{token}"
+
+
+def _locale(customer: Customer, business: Business) -> str:
+    return customer.locale or business.locale
+
+
+async def _new_link(
+    customer: Customer,
+    purpose: LinkPurpose,
+    ttl_seconds: int,
+    *,
+    new_email: str | None = None,
+    return_url: str | None = None,
+) -> tuple[LoginLink, str]:
+    token = new_token()
+    link = await LoginLink.create(
+        business_id=customer.business_id,  # type: ignore[attr-defined]
+        mode=customer.mode,
+        customer=customer,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        new_email=new_email,
+        return_url=return_url,
+        expires_at=now() + timedelta(seconds=ttl_seconds),
+    )
+    return link, token
+
+
+async def request_login_link(settings: Settings, *, business_id: str, email: str, mode: Mode) -> None:
+    """Emails a sign-in link when the address belongs to a customer; otherwise does nothing.
+
+    The caller answers the same in both cases, so the page reveals nobody's email.
+    """
+    email = normalize_email(email)
+    business = await Business.get_or_none(id=business_id[:40])
+    if business is None:
+        return
+    customer = await find_customer_by_email(Scope(business.id, mode), email)
+    if customer is None:
+        return
+    async with in_transaction():
+        link, token = await _new_link(customer, LinkPurpose.SIGN_IN, settings.login_link_ttl_seconds)
+        message = mailers.login_link(
+            to=customer.email,
+            customer_name=customer.name,
+            business_name=business.name,
+            support_email=business.support_email,
+            link=_session_url(settings, mode, token),
+            expires_at=link.expires_at,
+            from_addr=settings.mail_from,
+            locale=_locale(customer, business),
+        )
+        await enqueue_email(
+            settings.secret_key, message, topic="login_link", business_id=business.id, mode=mode
+        )
+    notify_worker()
+
+
+async def create_portal_link(
+    settings: Settings,
+    scope: Scope,
+    *,
+    customer_id: str,
+    send_email: bool = False,
+    return_url: str | None = None,
+) -> IssuedLink:
+    """The merchant's magic link for one customer: one use, valid 24 hours."""
+    if return_url is not None:
+        return_url = check_return_url(return_url)
+    async with in_transaction():
+        customer = await get_customer(scope, customer_id)
+        link, token = await _new_link(
+            customer, LinkPurpose.PORTAL, settings.portal_link_ttl_seconds, return_url=return_url
+        )
+        url = _session_url(settings, scope.mode, token)
+        if send_email:
+            business = await Business.get(id=scope.business_id)
+            message = mailers.portal_invitation(
+                to=customer.email,
+                customer_name=customer.name,
+                business_name=business.name,
+                support_email=business.support_email,
+                link=url,
+                expires_at=link.expires_at,
+                from_addr=settings.mail_from,
+                locale=_locale(customer, business),
+            )
+            await enqueue_email(
+                settings.secret_key,
+                message,
+                topic="portal_invitation",
+                business_id=scope.business_id,
+                mode=scope.mode,
+            )
+    if send_email:
+        notify_worker()
+    return IssuedLink(url=url, expires_at=link.expires_at)
+
+
+async def _use_link(token: str, purposes: tuple[LinkPurpose, ...], mode: Mode | None) -> LoginLink:
+    """Marks the link used, exactly once; anything else is LINK_EXPIRED, whatever the reason."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise LinkExpired()
+    at = now()
+    link = await LoginLink.get_or_none(token_hash=token_hash(token))
+    if (
+        link is None
+        or link.purpose not in purposes
+        or link.used_at is not None
+        or link.expires_at <= at
+        or (mode is not None and link.mode != mode)
+    ):
+        raise LinkExpired()
+    # A conditional update: of two requests with the same token, exactly one wins.
+    won = await LoginLink.filter(id=link.id, used_at__isnull=True).update(used_at=at)
+    if won != 1:
+        raise LinkExpired()
+    return link
+
+
+async def sign_in(settings: Settings, token: str, mode: Mode | None = None) -> PortalSession:
+    """Exchanges a sign-in or portal link for a new portal session."""
+    async with in_transaction():
+        link = await _use_link(token, (LinkPurpose.SIGN_IN, LinkPurpose.PORTAL), mode)
+        return await PortalSession.create(
+            business_id=link.business_id,  # type: ignore[attr-defined]
+            mode=link.mode,
+            customer_id=link.customer_id,  # type: ignore[attr-defined]
+            return_url=link.return_url,
+            expires_at=now() + timedelta(seconds=settings.session_ttl_seconds),
+        )
+
+
+async def start_email_change(settings: Settings, customer: Customer, new_email: str) -> None:
+    """Sends a confirmation link to the new address; the email changes once it is followed.
+
+    Whether another customer already has the address is only checked on confirmation, so the
+    portal does not tell a customer which addresses are in use.
+    """
+    business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
+    async with in_transaction():
+        link, token = await _new_link(
+            customer,
+            LinkPurpose.CONFIRM_EMAIL,
+            settings.email_confirmation_ttl_seconds,
+            new_email=new_email,
+        )
+        message = mailers.email_change_confirmation(
+            to=new_email,
+            customer_name=customer.name,
+            business_name=business.name,
+            support_email=business.support_email,
+            link=_confirm_url(settings, customer.mode, token),
+            expires_at=link.expires_at,
+            from_addr=settings.mail_from,
+            locale=_locale(customer, business),
+        )
+        await enqueue_email(
+            settings.secret_key,
+            message,
+            topic="email_change_confirmation",
+            business_id=business.id,
+            mode=customer.mode,
+        )
+    notify_worker()
+
+
+async def confirm_email_change(settings: Settings, token: str, mode: Mode | None = None) -> Customer:
+    async with in_transaction():
+        link = await _use_link(token, (LinkPurpose.CONFIRM_EMAIL,), mode)
+        customer = await Customer.get(id=link.customer_id)  # type: ignore[attr-defined]
+        new_email = normalize_email(link.new_email or "")
+        scope = Scope(customer.business_id, customer.mode)  # type: ignore[attr-defined]
+        other = await find_customer_by_email(scope, new_email)
+        if other is not None and other.id != customer.id:
+            raise ServiceError(
+                "Another customer already uses this email address.",
+                code="EMAIL_TAKEN",
+                field=["email"],
+            )
+        old_email = customer.email
+        customer.email = new_email
+        customer.email_normalized = email_key(new_email)
+        customer.updated_at = now()
+        await customer.save(update_fields=["email", "email_normalized", "updated_at"])
+        business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
+        if email_key(old_email) != customer.email_normalized:
+            notice = mailers.email_changed_notice(
+                to=old_email,
+                customer_name=customer.name,
+                business_name=business.name,
+                support_email=business.support_email,
+                new_email=new_email,
+                from_addr=settings.mail_from,
+                locale=_locale(customer, business),
+            )
+            await enqueue_email(
+                settings.secret_key,
+                notice,
+                topic="email_changed_notice",
+                business_id=business.id,
+                mode=customer.mode,
+            )
+    notify_worker()
+    return customer

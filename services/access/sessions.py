@@ -1,0 +1,72 @@
+"""Portal sessions: an HS256 JWT whose `sid` points at a row, so that it can be revoked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jwt
+
+from models import PortalSession
+from services.clock import now
+from services.crypto import derive_key
+from services.scope import Scope
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+ALGORITHM = "HS256"
+AUDIENCE = "customer-portal"
+REQUIRED_CLAIMS = ["exp", "iat", "aud", "iss", "sub", "sid"]
+
+
+def _key(settings: Settings) -> bytes:
+    return derive_key(settings.secret_key, "portal-session-jwt")
+
+
+def issue_session_token(settings: Settings, session: PortalSession) -> str:
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": AUDIENCE,
+        "sub": session.customer_id,  # type: ignore[attr-defined]
+        "sid": session.id,
+        "iat": int(session.created_at.timestamp()),
+        "exp": int(session.expires_at.timestamp()),
+    }
+    return jwt.encode(claims, _key(settings), algorithm=ALGORITHM)
+
+
+async def authenticate_session_token(settings: Settings, token: str) -> PortalSession | None:
+    """The live session a token stands for, or None (bad signature, expired, revoked, …)."""
+    if len(token) > 2000:
+        return None
+    try:
+        claims = jwt.decode(
+            token,
+            _key(settings),
+            algorithms=[ALGORITHM],  # pinned: no "none", no algorithm confusion
+            audience=AUDIENCE,
+            issuer=settings.jwt_issuer,
+            # Times are checked below against our clock (which tests can move), not PyJWT's.
+            options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    sid, sub = claims.get("sid"), claims.get("sub")
+    if not isinstance(sid, str) or not isinstance(sub, str):
+        return None
+    at = now().timestamp()
+    exp, iat = claims["exp"], claims["iat"]
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+        return None
+    if exp <= at or iat > at + 60:
+        return None
+    session = await PortalSession.get_or_none(id=sid, customer_id=sub, revoked_at__isnull=True)
+    if session is None or session.expires_at.timestamp() <= at:
+        return None
+    return session
+
+
+async def revoke_session(scope: Scope, session_id: str) -> None:
+    await PortalSession.filter(id=session_id, **scope.filters(), revoked_at__isnull=True).update(
+        revoked_at=now()
+    )
