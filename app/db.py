@@ -24,6 +24,4 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 
 # For the `tortoise` command line (makemigrations): `tortoise -c app.db.TORTOISE_ORM …`.
-TORTOISE_ORM = tortoise_config(
-    os.environ.get("PORTAL_DATABASE_URL", "sqlite://var/portal.sqlite3")
-)
+TORTOISE_ORM = tortoise_config(os.environ.get("PORTAL_DATABASE_URL", "sqlite://var/portal.sqlite3"))

@@ -38,13 +38,17 @@ async def seed_demo(settings: Settings) -> str:
         first = first or customer
     assert first is not None
     magic = await create_portal_link(settings, scope, customer_id=first.id)
+
+    def login_url(mode: Mode) -> str:
+        return portal_login_url(settings.public_url, business.id, mode)
+
     return "\n".join(
         [
             f"Demo business {business.name} ({business.id})",
             f"  test API key:  {test_key}",
             f"  live API key:  {live_key}",
-            f"  static login (test): {portal_login_url(settings.public_url, business.id, Mode.TEST)}",
-            f"  static login (live): {portal_login_url(settings.public_url, business.id, Mode.LIVE)}",
+            f"  static login (test): {login_url(Mode.TEST)}",
+            f"  static login (live): {login_url(Mode.LIVE)}",
             f"  magic link for {first.email} (test, one use, 24 h): {magic.url}",
             f"  GraphiQL: {settings.public_url}/graphql",
         ]

@@ -73,7 +73,11 @@ class _BodyTooLarge(Exception):
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     response = JSONResponse(
-        {"errors": [{"message": "Request body too large.", "extensions": {"code": "QUERY_TOO_COMPLEX"}}]},
+        {
+            "errors": [
+                {"message": "Request body too large.", "extensions": {"code": "QUERY_TOO_COMPLEX"}}
+            ]
+        },
         status_code=413,
     )
     await response(scope, receive, send)

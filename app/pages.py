@@ -3,6 +3,7 @@ action runs a GraphQL operation in-process, so a page can do nothing the API doe
 
 from __future__ import annotations
 
+import contextlib
 import html
 import secrets
 from dataclasses import dataclass
@@ -160,7 +161,9 @@ async def _execute(
     request: Request, response: Response | None, query: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
     state = request.app.state
-    context = await build_context(state.settings, state.limiter, request, response, allow_cookie=True)
+    context = await build_context(
+        state.settings, state.limiter, request, response, allow_cookie=True
+    )
     result = await state.schema.execute(query, variable_values=variables, context_value=context)
     if result.errors:
         codes = {(e.extensions or {}).get("code") for e in result.errors}
@@ -178,7 +181,7 @@ def _login_form(page: Page, business_id: str, error: str = "", email: str = "") 
     error_html = f'<p class="error" id="email-error" role="alert">{error}</p>' if error else ""
     described = ' aria-describedby="email-error" aria-invalid="true"' if error else ""
     return (
-        f'<p>{page.t("login_intro")}</p>{error_html}'
+        f"<p>{page.t('login_intro')}</p>{error_html}"
         f'<form method="post" novalidate>{page.csrf_field()}'
         f'<label for="email">{page.t("email")}</label>'
         f'<input id="email" name="email" type="email" autocomplete="email" required '
@@ -252,7 +255,7 @@ async def session_page(request: Request) -> Response:
 
 
 def expired_page(page: Page) -> Response:
-    body = f'<p>{page.t("expired_body")}</p>'
+    body = f"<p>{page.t('expired_body')}</p>"
     return page.render("expired_title", body, 410)
 
 
@@ -267,12 +270,16 @@ async def portal_home(request: Request) -> Response:
         )
     except PageError as error:
         if error.code == "UNAUTHENTICATED":
-            return page.render("expired_title", f'<p>{page.t("expired_body")}</p>', 401)
+            return page.render("expired_title", f"<p>{page.t('expired_body')}</p>", 401)
         raise
     me, business = data["me"], data["business"]
     rows = "".join(
-        f"<dt>{page.t(label)}</dt><dd>{html.escape(value or '–')}</dd>"
-        for label, value in (("name", me["name"]), ("email", me["email"]), ("phone", me["phoneNumber"]))
+        f"<dt>{page.t(label)}</dt><dd>{html.escape(value or '-')}</dd>"
+        for label, value in (
+            ("name", me["name"]),
+            ("email", me["email"]),
+            ("phone", me["phoneNumber"]),
+        )
     )
     body = (
         f"<p>{html.escape(business['name'])}</p><dl>{rows}</dl>"
@@ -289,10 +296,8 @@ async def sign_out(request: Request) -> Response:
     if not await _csrf_ok(request, form):
         return page.render("portal_title", f'<p class="error">{page.t("bad_form")}</p>', 403)
     response = page.render("portal_title", f'<p role="status">{page.t("signed_out")}</p>')
-    try:
+    with contextlib.suppress(PageError):  # already signed out
         await _execute(request, response, "mutation { signOut { userErrors { code } } }", {})
-    except PageError:
-        pass  # already signed out
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

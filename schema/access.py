@@ -123,7 +123,11 @@ class AccessMutation:
         )
         if signed is None:
             return SignInPayload(
-                session_token=None, expires_at=None, customer=None, return_url=None, user_errors=errors
+                session_token=None,
+                expires_at=None,
+                customer=None,
+                return_url=None,
+                user_errors=errors,
             )
         return SignInPayload(
             session_token=signed.token,

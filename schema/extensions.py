@@ -46,7 +46,9 @@ class DepthLimit(ValidationRule):
         if depth > MAX_DEPTH:
             name = node.name.value if node.name else "anonymous"
             self.report_error(
-                _too_complex(f"Operation '{name}' is {depth} levels deep; at most {MAX_DEPTH}.", node)
+                _too_complex(
+                    f"Operation '{name}' is {depth} levels deep; at most {MAX_DEPTH}.", node
+                )
             )
 
     def _depth(self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
@@ -94,9 +96,7 @@ def _count_aliases(selections: SelectionSetNode | None) -> int:
 
 def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None or isinstance(original, GraphQLError | ServiceError):
-        return False
-    return True
+    return original is not None and not isinstance(original, GraphQLError | ServiceError)
 
 
 class ErrorCodes(SchemaExtension):

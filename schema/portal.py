@@ -47,7 +47,9 @@ class PortalMutation:
         changes = given(input, "name", "email", "phone_number")
         result, errors = await user_errors(lambda: resolve.update_profile(info.context, changes))
         if result is None:
-            return UpdateProfilePayload(customer=None, email_confirmation_sent=False, user_errors=errors)
+            return UpdateProfilePayload(
+                customer=None, email_confirmation_sent=False, user_errors=errors
+            )
         return UpdateProfilePayload(
             customer=Customer.from_model(result.customer),
             email_confirmation_sent=result.email_confirmation_sent,

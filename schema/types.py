@@ -88,7 +88,9 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page[object], nodes: list[T]) -> Connection[T]:
-    edges = [Edge(node=node, cursor=cursor) for node, cursor in zip(nodes, page.cursors, strict=True)]
+    edges = [
+        Edge(node=node, cursor=cursor) for node, cursor in zip(nodes, page.cursors, strict=True)
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),

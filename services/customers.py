@@ -85,11 +85,16 @@ async def update_customer(
         changes["name"] = clean_name(name) if isinstance(name, str) and name.strip() else None
     if phone_number is not UNSET:
         changes["phone_number"] = (
-            normalize_phone(phone_number) if isinstance(phone_number, str) and phone_number else None
+            normalize_phone(phone_number)
+            if isinstance(phone_number, str) and phone_number
+            else None
         )
     async with in_transaction():
         customer = await get_customer(scope, customer_id)
-        if "email_normalized" in changes and changes["email_normalized"] != customer.email_normalized:
+        if (
+            "email_normalized" in changes
+            and changes["email_normalized"] != customer.email_normalized
+        ):
             other = await find_customer_by_email(scope, str(changes["email"]))
             if other is not None and other.id != customer.id:
                 raise _email_taken()

@@ -8,6 +8,7 @@ A failed delivery is retried with exponential backoff; nothing is dropped silent
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -165,7 +166,5 @@ async def run_worker(
             raise
         except Exception:  # the worker must outlive a database hiccup
             logger.exception("outbox worker pass failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wakeup.event.wait(), timeout=poll_seconds)
-        except TimeoutError:
-            pass

@@ -65,9 +65,7 @@ async def paginate(query: QuerySet[Any], first: int | None, after: str | None) -
 
     if after:
         created, object_id = decode_cursor(after)
-        query = query.filter(
-            Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id)
-        )
+        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id))
     rows = list(await query.order_by("-created_at", "-id").limit(size + 1))
     has_next = len(rows) > size
     rows = rows[:size]

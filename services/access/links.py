@@ -67,7 +67,9 @@ async def _new_link(
     return link, token
 
 
-async def request_login_link(settings: Settings, *, business_id: str, email: str, mode: Mode) -> None:
+async def request_login_link(
+    settings: Settings, *, business_id: str, email: str, mode: Mode
+) -> None:
     """Emails a sign-in link when the address belongs to a customer; otherwise does nothing.
 
     The caller answers the same in both cases, so the page reveals nobody's email.
@@ -80,7 +82,9 @@ async def request_login_link(settings: Settings, *, business_id: str, email: str
     if customer is None:
         return
     async with in_transaction():
-        link, token = await _new_link(customer, LinkPurpose.SIGN_IN, settings.login_link_ttl_seconds)
+        link, token = await _new_link(
+            customer, LinkPurpose.SIGN_IN, settings.login_link_ttl_seconds
+        )
         message = mailers.login_link(
             to=customer.email,
             customer_name=customer.name,
@@ -206,7 +210,9 @@ async def start_email_change(settings: Settings, customer: Customer, new_email: 
     notify_worker()
 
 
-async def confirm_email_change(settings: Settings, token: str, mode: Mode | None = None) -> Customer:
+async def confirm_email_change(
+    settings: Settings, token: str, mode: Mode | None = None
+) -> Customer:
     async with in_transaction():
         link = await _use_link(token, (LinkPurpose.CONFIRM_EMAIL,), mode)
         customer = await Customer.get(id=link.customer_id)  # type: ignore[attr-defined]

@@ -1,0 +1,171 @@
+"""Helpers the tests share: GraphQL over HTTP, a real SMTP server, mail delivery, links."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+from dataclasses import dataclass, field
+from email.message import Message
+from email.policy import default as default_policy
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from app.main import message_id_domain
+from app.settings import Settings
+from mailers import SMTPTransport
+from services import outbox
+
+LINK_RE = re.compile(r"https?://[^\s<>\"']+/(?:test/)?(?:session|confirm-email)/[A-Za-z0-9_\-]+")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class MailCatcher:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    port: int = field(default_factory=free_port)
+    messages: list[Message] = field(default_factory=list)
+    controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+
+def text_body(message: Message) -> str:
+    part = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    return str(part.get_content())
+
+
+def html_body(message: Message) -> str:
+    part = message.get_body(preferencelist=("html",))  # type: ignore[attr-defined]
+    return str(part.get_content())
+
+
+def link_in(message: Message) -> str:
+    found = LINK_RE.findall(text_body(message))
+    assert found, f"no portal link in: {text_body(message)!r}"
+    return found[0]
+
+
+def token_of(link: str) -> str:
+    return link.rstrip("/").rsplit("/", 1)[1]
+
+
+async def deliver_mail(settings: Settings) -> int:
+    """What the outbox worker does on one pass, run now."""
+    assert settings.smtp_url
+    return await outbox.deliver_due_messages(
+        secret_key=settings.secret_key,
+        mail=SMTPTransport(settings.smtp_url, timeout=5),
+        message_id_domain=message_id_domain(settings),
+    )
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        response = await self.raw(query, variables, token)
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def error(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """Expects a GraphQL error; returns the first."""
+        response = await self.raw(query, variables, token)
+        body = response.json()
+        assert body.get("errors"), body
+        return body["errors"][0]
+
+
+def code_of(error: dict[str, Any]) -> str:
+    return str(error["extensions"]["code"])
+
+
+CREATE_CUSTOMER = """
+mutation($input: CreateCustomerInput!) {
+  createCustomer(input: $input) {
+    customer { id email name phoneNumber }
+    userErrors { code field message }
+  }
+}"""
+
+CREATE_PORTAL_SESSION = """
+mutation($input: CreateCustomerPortalSessionInput!) {
+  createCustomerPortalSession(input: $input) {
+    portalSession { link expiresAt }
+    userErrors { code field message }
+  }
+}"""
+
+SIGN_IN = """
+mutation($input: SignInInput!) {
+  signIn(input: $input) {
+    sessionToken expiresAt returnUrl
+    customer { id email }
+    userErrors { code message }
+  }
+}"""
+
+
+async def create_customer(
+    gql: GraphQLClient, key: str, email: str, name: str = "Test Customer"
+) -> str:
+    data = await gql(CREATE_CUSTOMER, {"input": {"email": email, "name": name}}, token=key)
+    assert data["createCustomer"]["userErrors"] == []
+    return str(data["createCustomer"]["customer"]["id"])
+
+
+async def portal_link(gql: GraphQLClient, key: str, customer_id: str, **extra: Any) -> str:
+    data = await gql(
+        CREATE_PORTAL_SESSION, {"input": {"customerId": customer_id, **extra}}, token=key
+    )
+    payload = data["createCustomerPortalSession"]
+    assert payload["userErrors"] == [], payload
+    return str(payload["portalSession"]["link"])
+
+
+async def session_for(gql: GraphQLClient, key: str, customer_id: str) -> str:
+    """A portal session token for the customer, through the merchant's magic link."""
+    link = await portal_link(gql, key, customer_id)
+    data = await gql(SIGN_IN, {"input": {"token": token_of(link)}})
+    assert data["signIn"]["userErrors"] == [], data
+    return str(data["signIn"]["sessionToken"])
