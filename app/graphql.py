@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import client_ip, resolve_principal
@@ -42,6 +46,19 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.limiter = limiter
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = PlainTextResponse(error.reason, status_code=error.status_code)
+        if _wants_graphql_response_json(request) and response.media_type == "application/json":
+            response = _as_graphql_response_json(response)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Any, response: Any) -> Context:
         # The cookie counts only where a cross-site form cannot send it with a request body a
         # browser would let through: GET queries and JSON POSTs (which need a CORS preflight).
@@ -52,3 +69,34 @@ class PortalGraphQL(GraphQL[Context, None]):
         return await build_context(
             self.settings, self.limiter, request, response, allow_cookie=allow_cookie
         )
+
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def _wants_graphql_response_json(request: Request) -> bool:
+    return GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+
+
+def _as_graphql_response_json(response: Response) -> Response:
+    """GraphQL over HTTP, for clients that accept application/graphql-response+json: a request
+    that never reached execution (parse, validation or variable errors) is a 400 without `data`.
+    Execution errors carry a `path` and keep status 200."""
+    status = response.status_code
+    body = bytes(response.body)
+    try:
+        result = json.loads(body)
+    except ValueError:
+        return response
+    errors = result.get("errors") if isinstance(result, dict) else None
+    if status == 200 and errors and result.get("data") is None:
+        if all("path" not in error for error in errors):
+            status = 400
+            result.pop("data", None)
+            body = json.dumps(result).encode()
+    headers = {
+        key: value
+        for key, value in response.headers.items()
+        if key.lower() not in {"content-length", "content-type"}
+    }
+    return Response(body, status_code=status, headers=headers, media_type=GRAPHQL_RESPONSE_JSON)
