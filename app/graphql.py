@@ -89,11 +89,11 @@ def _as_graphql_response_json(response: Response) -> Response:
     except ValueError:
         return response
     errors = result.get("errors") if isinstance(result, dict) else None
-    if status == 200 and errors and result.get("data") is None:
-        if all("path" not in error for error in errors):
-            status = 400
-            result.pop("data", None)
-            body = json.dumps(result).encode()
+    never_executed = errors and all("path" not in error for error in errors)
+    if status == 200 and never_executed and result.get("data") is None:
+        status = 400
+        result.pop("data", None)
+        body = json.dumps(result).encode()
     headers = {
         key: value
         for key, value in response.headers.items()

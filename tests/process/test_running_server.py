@@ -123,7 +123,8 @@ def test_demo_prints_keys_and_a_working_magic_link(server: tuple[str, Path]) -> 
     response = httpx.post(
         f"{url}/graphql",
         json={
-            "query": "mutation($t: String!) { signIn(input: {token: $t}) { sessionToken userErrors { code } } }",
+            "query": "mutation($t: String!) { signIn(input: {token: $t}) "
+            "{ sessionToken userErrors { code } } }",
             "variables": {"t": token},
         },
     )
