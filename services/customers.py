@@ -55,7 +55,7 @@ async def create_customer(
     fields = {
         "email": email,
         "email_normalized": email_key(email),
-        "name": clean_name(name) if name else None,
+        "name": clean_name(name) if name and name.strip() else None,
         "phone_number": normalize_phone(phone_number) if phone_number else None,
     }
     if await find_customer_by_email(scope, email) is not None:
