@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 from app.auth import client_ip, resolve_principal
 from app.settings import Settings
 from resolvers.context import Context
+from schema.extensions import is_token_limit
 from services.ratelimit import RateLimiter
 
 
@@ -58,6 +59,17 @@ class PortalGraphQL(GraphQL[Context, None]):
         if _wants_graphql_response_json(request) and response.media_type == "application/json":
             response = _as_graphql_response_json(response)
         await response(scope, receive, send)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        """Errors raised before execution (the parser's token limit, syntax errors) never pass
+        through the schema's extensions; give them their code here."""
+        data = await super().process_result(request, result)
+        for error in data.get("errors") or []:
+            extensions = error.setdefault("extensions", {})
+            if "code" not in extensions:
+                too_complex = is_token_limit(error.get("message", ""))
+                extensions["code"] = "QUERY_TOO_COMPLEX" if too_complex else "BAD_USER_INPUT"
+        return data
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # The cookie counts only where a cross-site form cannot send it with a request body a

@@ -94,6 +94,10 @@ def _count_aliases(selections: SelectionSetNode | None) -> int:
     return count
 
 
+def is_token_limit(message: str) -> bool:
+    return "Document contains more than" in message and "tokens" in message
+
+
 def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError | ServiceError)
@@ -115,7 +119,7 @@ class ErrorCodes(SchemaExtension):
                     code = "BAD_USER_INPUT"
                 extensions.setdefault("code", code)
             elif "code" not in extensions:
-                if error.message.startswith("Document contains more than"):
+                if is_token_limit(error.message):
                     extensions["code"] = TOO_COMPLEX
                 elif original is None:
                     extensions["code"] = "BAD_USER_INPUT"
