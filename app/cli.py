@@ -90,6 +90,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_billing_run(settings: Settings, args: argparse.Namespace) -> int:
+    from services.billing.renewals import renew_due_subscriptions
+
+    summary = asyncio.run(_with_db(settings, lambda: renew_due_subscriptions(settings)))
+    print(f"renewed {summary.renewed}, failed {summary.failed}, ended {summary.ended}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Customer portal server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--locale", choices=["en", "de"], default="en")
     create.add_argument("--json", action="store_true", help="print the result as JSON")
     create.set_defaults(func=cmd_create_business)
+
+    billing = commands.add_parser("billing", help="billing tasks")
+    billing_commands = billing.add_subparsers(dest="billing_command", required=True)
+    billing_run = billing_commands.add_parser("run", help="renew every subscription due now")
+    billing_run.set_defaults(func=cmd_billing_run)
 
     demo = commands.add_parser("demo", help="seed a demo business and print keys and links")
     demo.set_defaults(func=cmd_demo)

@@ -21,10 +21,12 @@ from tortoise.contrib.starlette import RegisterTortoise
 import mailers
 from app.db import tortoise_config
 from app.graphql import PortalGraphQL
+from app.invoices import invoice_routes
 from app.pages import page_routes
 from app.settings import Settings
 from schema import build_schema
 from services import outbox
+from services.billing.renewals import renew_due_subscriptions
 from services.ratelimit import RateLimiter
 
 logger = logging.getLogger("portal")
@@ -131,6 +133,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
             tasks: list[asyncio.Task[Any]] = []
             if settings.run_workers:
                 tasks.append(asyncio.create_task(run_outbox_worker(settings)))
+                tasks.append(asyncio.create_task(run_billing_scheduler(settings)))
             try:
                 yield
             finally:
@@ -143,6 +146,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
         *page_routes(),
+        *invoice_routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -174,6 +178,21 @@ async def run_outbox_worker(settings: Settings) -> None:
         mail=mail_transport(settings),
         message_id_domain=message_id_domain(settings),
     )
+
+
+async def run_billing_scheduler(settings: Settings, every_seconds: float = 60.0) -> None:
+    """Renews every due subscription, once a minute. Renewals claim each subscription with a
+    conditional update, so several processes can run this side by side."""
+    while True:
+        try:
+            summary = await renew_due_subscriptions(settings)
+            if summary.renewed or summary.failed or summary.ended:
+                logger.info("billing cycle: %s", summary)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("billing cycle failed")
+        await asyncio.sleep(every_seconds)
 
 
 def app_from_env() -> Starlette:

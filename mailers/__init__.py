@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from ._layout import normalize_locale
+from .billing import (
+    payment_receipt,
+    subscription_cancelled,
+    subscription_on_hold,
+    subscription_reactivated,
+)
 from .message import EmailMessage
 from .messages import (
     email_change_confirmation,
@@ -28,6 +34,10 @@ __all__ = [
     "email_changed_notice",
     "login_link",
     "normalize_locale",
+    "payment_receipt",
     "portal_invitation",
+    "subscription_cancelled",
+    "subscription_on_hold",
+    "subscription_reactivated",
     "transport_from_url",
 ]

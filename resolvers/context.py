@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
-from models import Business, Customer
+from models import Business, Customer, Invoice, PaymentMethod, Product, Subscription
 from services.access.principal import Principal, PrincipalKind
+from services.billing.invoices import outstanding_by_subscription
 from services.errors import Unauthenticated
 from services.ratelimit import RateLimiter
 from services.scope import Scope
@@ -27,6 +28,29 @@ async def _load_customers(ids: list[str]) -> list[Customer | None]:
     return [rows.get(i) for i in ids]
 
 
+def _by_id(model: Any) -> Any:
+    async def load(ids: list[str]) -> list[Any]:
+        rows = {row.id: row for row in await model.filter(id__in=ids)}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
+async def _load_outstanding(ids: list[str]) -> list[int]:
+    due = await outstanding_by_subscription(ids)
+    return [due.get(i, 0) for i in ids]
+
+
+async def _load_payment_methods_of(customer_ids: list[str]) -> list[list[PaymentMethod]]:
+    rows = await PaymentMethod.filter(
+        customer_id__in=customer_ids, removed_at__isnull=True
+    ).order_by("-created_at", "-id")
+    grouped: dict[str, list[PaymentMethod]] = {i: [] for i in customer_ids}
+    for row in rows:
+        grouped[row.customer_id].append(row)  # type: ignore[attr-defined]
+    return [grouped[i] for i in customer_ids]
+
+
 @dataclass
 class Loaders:
     """Per-request DataLoaders. They load by id only; callers check the scope of what they get
@@ -37,6 +61,24 @@ class Loaders:
     )
     customer: DataLoader[str, Customer | None] = field(
         default_factory=lambda: DataLoader(load_fn=_load_customers)
+    )
+    product: DataLoader[str, Product | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(Product))
+    )
+    payment_method: DataLoader[str, PaymentMethod | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(PaymentMethod))
+    )
+    invoice: DataLoader[str, Invoice | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(Invoice))
+    )
+    subscription: DataLoader[str, Subscription | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(Subscription))
+    )
+    outstanding: DataLoader[str, int] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_outstanding)
+    )
+    payment_methods_of: DataLoader[str, list[PaymentMethod]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_payment_methods_of)
     )
 
 
@@ -49,6 +91,20 @@ class Context:
     limiter: RateLimiter
     client_ip: str
     loaders: Loaders = field(default_factory=Loaders)
+
+    @property
+    def caller_id(self) -> str:
+        caller = self.principal.caller_id
+        assert caller is not None
+        return caller
+
+    @property
+    def locale(self) -> str:
+        """For formatting money: the client's Accept-Language (de or en)."""
+        header = ""
+        if self.request is not None:
+            header = self.request.headers.get("accept-language", "")
+        return "de" if header.lower().startswith("de") else "en"
 
     def require_merchant(self) -> Scope:
         if self.principal.kind != PrincipalKind.MERCHANT:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import Invoice, Payment, PaymentMethod, Product, Subscription
 from resolvers.context import Context
 from services import customers
 from services.businesses import get_business
 from services.errors import NotFound
 from services.ids import prefix_of
+
+# Objects a customer may also see when they are their own (the query adds customer_id).
+_OWNED = {"sub": Subscription, "pay": Payment, "inv": Invoice, "pm": PaymentMethod}
 
 
 async def node(ctx: Context, node_id: str) -> Any:
@@ -18,4 +22,16 @@ async def node(ctx: Context, node_id: str) -> Any:
         return await get_business(scope)
     if prefix == "cus":
         return await customers.get_customer(scope, node_id)
+    if prefix == "pdt":
+        row = await Product.get_or_none(id=node_id, business_id=scope.business_id, mode=scope.mode)
+        if row is not None:
+            return row
+    model = _OWNED.get(prefix or "")
+    if model is not None:
+        filters = scope.filters()
+        if model is PaymentMethod:
+            filters["removed_at__isnull"] = True
+        row = await model.get_or_none(id=node_id, **filters)
+        if row is not None:
+            return row
     raise NotFound("object")

@@ -6,20 +6,23 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from schema.access import AccessMutation
+from schema.billing import BillingMutation, BillingQuery
+from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
+from schema.customer import Customer
 from schema.extensions import schema_extensions
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.nodes import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
-from schema.types import Business, Customer
+from schema.types import Business
 
 
 @strawberry.type
-class Query(MerchantQuery, PortalQuery, NodeQuery):
+class Query(MerchantQuery, PortalQuery, BillingQuery, NodeQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccessMutation, MerchantMutation, PortalMutation):
+class Mutation(AccessMutation, MerchantMutation, PortalMutation, BillingMutation):
     pass
 
 
@@ -32,7 +35,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Business, Customer],
+        types=[Business, Customer, Product, Subscription, Payment, Invoice, PaymentMethod],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

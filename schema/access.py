@@ -9,8 +9,9 @@ from strawberry.types import Info
 
 from resolvers import access as resolve
 from resolvers.context import Context
+from schema.customer import Customer
 from schema.errors import UserError, user_errors
-from schema.types import Customer, Mode, PortalSession
+from schema.types import Mode, PortalSession
 
 
 @strawberry.input

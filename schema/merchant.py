@@ -9,8 +9,9 @@ from strawberry.types import Info
 
 from resolvers import merchant as resolve
 from resolvers.context import Context
+from schema.customer import Customer
 from schema.errors import UserError, user_errors
-from schema.types import Business, Connection, Customer, connection
+from schema.types import Business, Connection, connection
 
 
 def business_view(info: Info[Context, None], row: object) -> Business:

@@ -8,8 +8,10 @@ from strawberry.types import Info
 import models
 from resolvers import nodes as resolve
 from resolvers.context import Context
+from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
+from schema.customer import Customer
 from schema.merchant import business_view
-from schema.types import Customer, Node
+from schema.types import Node
 
 
 @strawberry.type
@@ -21,4 +23,13 @@ class NodeQuery:
             return business_view(info, row)
         if isinstance(row, models.Customer):
             return Customer.from_model(row)
+        for model, view in (
+            (models.Product, Product),
+            (models.Subscription, Subscription),
+            (models.Payment, Payment),
+            (models.Invoice, Invoice),
+            (models.PaymentMethod, PaymentMethod),
+        ):
+            if isinstance(row, model):
+                return view.from_model(row)  # type: ignore[attr-defined]
         raise TypeError(f"no GraphQL type for {type(row).__name__}")

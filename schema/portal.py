@@ -7,9 +7,9 @@ from strawberry.types import Info
 
 from resolvers import portal as resolve
 from resolvers.context import Context
+from schema.customer import Customer
 from schema.errors import UserError, user_errors
 from schema.merchant import given
-from schema.types import Customer
 
 
 @strawberry.input

@@ -38,24 +38,6 @@ class Business(Node):
 
 
 @strawberry.type
-class Customer(Node):
-    email: str
-    name: str | None
-    phone_number: str | None = strawberry.field(description="E.164, e.g. +4915123456789.")
-    created_at: datetime
-
-    @classmethod
-    def from_model(cls, row: models.Customer) -> Customer:
-        return cls(
-            id=strawberry.ID(row.id),
-            email=row.email,
-            name=row.name,
-            phone_number=row.phone_number,
-            created_at=row.created_at,
-        )
-
-
-@strawberry.type
 class PortalSession:
     link: str = strawberry.field(description="One-time link into the portal.")
     expires_at: datetime

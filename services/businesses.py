@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from models import Business, Mode
+from models import Business, InvoiceCounter, Mode
 from services.access.api_keys import create_api_key
 from services.errors import NotFound
 from services.scope import Scope
@@ -27,6 +27,8 @@ async def create_business(name: str, support_email: str, locale: str = "en") -> 
         business = await Business.create(
             name=name, support_email=support_email, locale="de" if locale == "de" else "en"
         )
+        for mode in Mode:
+            await InvoiceCounter.create(business=business, mode=mode)
         _, test_key = await create_api_key(business, Mode.TEST)
         _, live_key = await create_api_key(business, Mode.LIVE)
     return NewBusiness(business, test_key, live_key)

@@ -169,3 +169,71 @@ async def session_for(gql: GraphQLClient, key: str, customer_id: str) -> str:
     data = await gql(SIGN_IN, {"input": {"token": token_of(link)}})
     assert data["signIn"]["userErrors"] == [], data
     return str(data["signIn"]["sessionToken"])
+
+
+CREATE_PRODUCT = """
+mutation($input: CreateProductInput!) {
+  createProduct(input: $input) { product { id } userErrors { code field message } }
+}"""
+
+CREATE_SUBSCRIPTION = """
+mutation($input: CreateSubscriptionInput!) {
+  createSubscription(input: $input) {
+    subscription { id status nextBillingDate paymentMethod { id brand last4 } }
+    payment { id status amount { amount currency } failureCode }
+    invoice { id number status total { amount } }
+    userErrors { code field message }
+  }
+}"""
+
+UPDATE_PAYMENT_METHOD = """
+mutation($input: UpdatePaymentMethodInput!) {
+  updatePaymentMethod(input: $input) {
+    subscription { id status nextBillingDate paymentMethod { id brand last4 }
+                   outstandingAmount { amount currency } }
+    payment { id status amount { amount } failureCode failureMessage }
+    invoice { id number status amountDue { amount } }
+    userErrors { code field message }
+  }
+}"""
+
+GOOD_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2034, "cvc": "123"}
+
+
+def card(number: str) -> dict[str, Any]:
+    return {**GOOD_CARD, "number": number}
+
+
+async def create_product(
+    gql: GraphQLClient,
+    key: str,
+    *,
+    amount: int = 1500,
+    interval: str | None = "MONTH",
+    **extra: Any,
+) -> str:
+    fields: dict[str, Any] = {
+        "name": extra.pop("name", "Pro plan"),
+        "price": {"amount": amount, "currency": extra.pop("currency", "EUR")},
+        **extra,
+    }
+    if interval:
+        fields["interval"] = interval
+    data = await gql(CREATE_PRODUCT, {"input": fields}, token=key)
+    assert data["createProduct"]["userErrors"] == [], data
+    return str(data["createProduct"]["product"]["id"])
+
+
+async def subscribe(
+    gql: GraphQLClient,
+    key: str,
+    customer_id: str,
+    product_id: str,
+    number: str = "4242424242424242",
+) -> dict[str, Any]:
+    data = await gql(
+        CREATE_SUBSCRIPTION,
+        {"input": {"customerId": customer_id, "productId": product_id, "card": card(number)}},
+        token=key,
+    )
+    return dict(data["createSubscription"])

@@ -142,6 +142,13 @@ async def create_portal_link(
     return IssuedLink(url=url, expires_at=link.expires_at)
 
 
+async def issue_portal_link(settings: Settings, customer: Customer) -> IssuedLink:
+    """A fresh portal link for an email we send ourselves (e.g. after a failed renewal). Call
+    inside the transaction that enqueues the email."""
+    link, token = await _new_link(customer, LinkPurpose.PORTAL, settings.portal_link_ttl_seconds)
+    return IssuedLink(url=_session_url(settings, customer.mode, token), expires_at=link.expires_at)
+
+
 async def _use_link(token: str, purposes: tuple[LinkPurpose, ...], mode: Mode | None) -> LoginLink:
     """Marks the link used, exactly once; anything else is LINK_EXPIRED, whatever the reason."""
     if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -1,0 +1,53 @@
+"""`GET /invoices/{id}.pdf`: for the owning customer's session, the merchant's key, or a
+short-lived signed link."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.graphql import build_context
+from models import Invoice
+from resolvers.billing import invoice_for_pdf
+from services.billing.documents import invoice_pdf
+from services.billing.invoice_links import verify_pdf_signature
+from services.errors import ServiceError
+
+
+def _error(code: str, message: str, status: int) -> Response:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
+
+
+async def invoice_pdf_endpoint(request: Request) -> Response:
+    state = request.app.state
+    invoice_id = request.path_params["invoice_id"]
+    expires = request.query_params.get("expires")
+    signature = request.query_params.get("signature")
+    locale = request.query_params.get("lang")
+    if expires is not None or signature is not None:
+        if not verify_pdf_signature(state.settings, invoice_id, expires or "", signature or ""):
+            return _error("LINK_EXPIRED", "This invoice link has expired. Ask for a new one.", 403)
+        invoice = await Invoice.get_or_none(id=invoice_id)  # the signature names exactly this id
+        if invoice is None:
+            return _error("NOT_FOUND", "No such invoice.", 404)
+    else:
+        ctx = await build_context(state.settings, state.limiter, request, None, allow_cookie=True)
+        try:
+            invoice = await invoice_for_pdf(ctx, invoice_id)
+        except ServiceError as error:
+            status = 401 if error.code == "UNAUTHENTICATED" else 404
+            return _error(error.code, error.message, status)
+    body = await invoice_pdf(invoice, locale if locale in ("de", "en") else None)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'inline; filename="{invoice.number}.pdf"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+def invoice_routes() -> list[Route]:
+    return [Route("/invoices/{invoice_id}.pdf", invoice_pdf_endpoint, methods=["GET"])]

@@ -1,0 +1,395 @@
+"""Billing operations: products, subscriptions, payments, cards, cancellation, renewals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import billing as resolve
+from resolvers.context import Context
+from schema.billing_types import (
+    Invoice,
+    Payment,
+    PaymentMethod,
+    Product,
+    Subscription,
+    TimeInterval,
+)
+from schema.errors import UserError, user_errors
+from schema.types import Connection, connection
+from services.billing.charging import BillingResult
+from services.billing.subscriptions import CancellationReason as CancellationReasonEnum
+
+CancellationReason = strawberry.enum(
+    CancellationReasonEnum,
+    description="Why a customer cancels (the reasons Stripe and Dodo share).",
+)
+
+
+@strawberry.input(description="Test mode only: live mode takes a processor's token instead.")
+class CardInput:
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+@strawberry.input
+class MoneyInput:
+    amount: int = strawberry.field(description="In the currency's minor unit.")
+    currency: str = strawberry.field(description="ISO 4217, e.g. EUR.")
+
+
+@strawberry.input
+class CreateProductInput:
+    name: str
+    price: MoneyInput
+    description: str | None = None
+    interval: TimeInterval | None = strawberry.field(
+        default=None, description="Set for a subscription product; omit for a one-time product."
+    )
+    interval_count: int | None = None
+    license_key_enabled: bool = False
+    license_key_activations_limit: int | None = None
+    license_key_duration_days: int | None = None
+
+
+@strawberry.type
+class CreateProductPayload:
+    product: Product | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CreateSubscriptionInput:
+    customer_id: strawberry.ID
+    product_id: strawberry.ID
+    payment_method_id: strawberry.ID | None = None
+    card: CardInput | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class CreateSubscriptionPayload:
+    subscription: Subscription | None
+    payment: Payment | None
+    invoice: Invoice | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CreatePaymentInput:
+    customer_id: strawberry.ID
+    product_id: strawberry.ID
+    payment_method_id: strawberry.ID | None = None
+    card: CardInput | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class CreatePaymentPayload:
+    payment: Payment | None
+    invoice: Invoice | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UpdateSubscriptionInput:
+    subscription_id: strawberry.ID
+    next_billing_date: datetime | None = strawberry.field(
+        default=None, description="Test mode may move it into the past to force a renewal."
+    )
+    cancel_at_next_billing_date: bool | None = None
+
+
+@strawberry.type
+class UpdateSubscriptionPayload:
+    subscription: Subscription | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RunBillingCyclePayload:
+    renewed_count: int
+    failed_count: int
+    ended_count: int = strawberry.field(description="Ended at their period end, not charged.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class AddPaymentMethodInput:
+    card: CardInput
+
+
+@strawberry.type
+class AddPaymentMethodPayload:
+    payment_method: PaymentMethod | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RemovePaymentMethodInput:
+    payment_method_id: strawberry.ID
+
+
+@strawberry.type
+class RemovePaymentMethodPayload:
+    payment_method: PaymentMethod | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UpdatePaymentMethodInput:
+    subscription_id: strawberry.ID
+    payment_method_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A saved card; or give `card`."
+    )
+    card: CardInput | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class UpdatePaymentMethodPayload:
+    subscription: Subscription | None
+    payment: Payment | None = strawberry.field(description="Set when what was owed was charged.")
+    invoice: Invoice | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CancelSubscriptionInput:
+    subscription_id: strawberry.ID
+    at_period_end: bool = strawberry.field(
+        default=False, description="End at the next billing date instead of now."
+    )
+    reason: CancellationReason | None = None
+    comment: str | None = None
+
+
+@strawberry.type
+class CancelSubscriptionPayload:
+    subscription: Subscription | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UndoCancellationInput:
+    subscription_id: strawberry.ID
+
+
+@strawberry.type
+class UndoCancellationPayload:
+    subscription: Subscription | None
+    user_errors: list[UserError]
+
+
+def _id(value: strawberry.ID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _views(
+    result: BillingResult | None,
+) -> tuple[Subscription | None, Payment | None, Invoice | None]:
+    if result is None:
+        return None, None, None
+    return (
+        Subscription.from_model(result.subscription) if result.subscription else None,
+        Payment.from_model(result.payment) if result.payment else None,
+        Invoice.from_model(result.invoice) if result.invoice else None,
+    )
+
+
+def _billing_errors(result: BillingResult | None, errors: list[UserError]) -> list[UserError]:
+    if result is not None and result.error is not None:
+        return [UserError.from_service_error(result.error)]
+    return errors
+
+
+@strawberry.type
+class BillingQuery:
+    @strawberry.field(description="Merchant: products, newest first.")
+    async def products(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> Connection[Product]:
+        page = await resolve.list_products(info.context, first, after)
+        return connection(page, [Product.from_model(row) for row in page.rows])
+
+    @strawberry.field(
+        description="One subscription (merchant: any of the business's; customer: own)."
+    )
+    async def subscription(self, info: Info[Context, None], id: strawberry.ID) -> Subscription:
+        return Subscription.from_model(await resolve.subscription(info.context, str(id)))
+
+
+@strawberry.type
+class BillingMutation:
+    @strawberry.mutation(description="Merchant: a product, one-time or recurring.")
+    async def create_product(
+        self, info: Info[Context, None], input: CreateProductInput
+    ) -> CreateProductPayload:
+        row, errors = await user_errors(
+            lambda: resolve.create_product(
+                info.context,
+                name=input.name,
+                description=input.description,
+                price_amount=input.price.amount,
+                currency=input.price.currency,
+                interval=input.interval,
+                interval_count=input.interval_count,
+                license_key_enabled=input.license_key_enabled,
+                license_key_activations_limit=input.license_key_activations_limit,
+                license_key_duration_days=input.license_key_duration_days,
+            )
+        )
+        return CreateProductPayload(
+            product=Product.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Merchant: subscribes a customer and charges the first period."
+    )
+    async def create_subscription(
+        self, info: Info[Context, None], input: CreateSubscriptionInput
+    ) -> CreateSubscriptionPayload:
+        result, errors = await user_errors(
+            lambda: resolve.create_subscription(
+                info.context,
+                customer_id=str(input.customer_id),
+                product_id=str(input.product_id),
+                payment_method_id=_id(input.payment_method_id),
+                card=input.card,
+                idempotency_key=input.idempotency_key,
+            )
+        )
+        subscription, payment, invoice = _views(result)
+        return CreateSubscriptionPayload(
+            subscription=subscription,
+            payment=payment,
+            invoice=invoice,
+            user_errors=_billing_errors(result, errors),
+        )
+
+    @strawberry.mutation(description="Merchant: charges a customer for a one-time product.")
+    async def create_payment(
+        self, info: Info[Context, None], input: CreatePaymentInput
+    ) -> CreatePaymentPayload:
+        result, errors = await user_errors(
+            lambda: resolve.create_payment(
+                info.context,
+                customer_id=str(input.customer_id),
+                product_id=str(input.product_id),
+                payment_method_id=_id(input.payment_method_id),
+                card=input.card,
+                idempotency_key=input.idempotency_key,
+            )
+        )
+        _, payment, invoice = _views(result)
+        return CreatePaymentPayload(
+            payment=payment, invoice=invoice, user_errors=_billing_errors(result, errors)
+        )
+
+    @strawberry.mutation(
+        description="Merchant: moves the next billing date, or ends at period end."
+    )
+    async def update_subscription(
+        self, info: Info[Context, None], input: UpdateSubscriptionInput
+    ) -> UpdateSubscriptionPayload:
+        row, errors = await user_errors(
+            lambda: resolve.update_subscription(
+                info.context,
+                str(input.subscription_id),
+                next_billing_date=input.next_billing_date,
+                cancel_at_next_billing_date=input.cancel_at_next_billing_date,
+            )
+        )
+        return UpdateSubscriptionPayload(
+            subscription=Subscription.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(description="Merchant: processes every renewal that is due now.")
+    async def run_billing_cycle(self, info: Info[Context, None]) -> RunBillingCyclePayload:
+        summary = await resolve.run_billing_cycle(info.context)
+        return RunBillingCyclePayload(
+            renewed_count=summary.renewed,
+            failed_count=summary.failed,
+            ended_count=summary.ended,
+            user_errors=[],
+        )
+
+    @strawberry.mutation(
+        description="Customer: saves a card (checked like a zero-amount authorization)."
+    )
+    async def add_payment_method(
+        self, info: Info[Context, None], input: AddPaymentMethodInput
+    ) -> AddPaymentMethodPayload:
+        row, errors = await user_errors(
+            lambda: resolve.add_payment_method(info.context, input.card)
+        )
+        return AddPaymentMethodPayload(
+            payment_method=PaymentMethod.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(description="Customer: removes a saved card no active subscription uses.")
+    async def remove_payment_method(
+        self, info: Info[Context, None], input: RemovePaymentMethodInput
+    ) -> RemovePaymentMethodPayload:
+        row, errors = await user_errors(
+            lambda: resolve.remove_payment_method(info.context, str(input.payment_method_id))
+        )
+        return RemovePaymentMethodPayload(
+            payment_method=PaymentMethod.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Customer: replaces a subscription's card. ACTIVE: swapped, nothing charged. "
+        "ON_HOLD: what is owed is charged; on success the subscription is ACTIVE again."
+    )
+    async def update_payment_method(
+        self, info: Info[Context, None], input: UpdatePaymentMethodInput
+    ) -> UpdatePaymentMethodPayload:
+        result, errors = await user_errors(
+            lambda: resolve.update_payment_method(
+                info.context,
+                subscription_id=str(input.subscription_id),
+                payment_method_id=_id(input.payment_method_id),
+                card=input.card,
+                idempotency_key=input.idempotency_key,
+            )
+        )
+        subscription, payment, invoice = _views(result)
+        return UpdatePaymentMethodPayload(
+            subscription=subscription,
+            payment=payment,
+            invoice=invoice,
+            user_errors=_billing_errors(result, errors),
+        )
+
+    @strawberry.mutation(description="Customer: cancels now, or at the end of the period.")
+    async def cancel_subscription(
+        self, info: Info[Context, None], input: CancelSubscriptionInput
+    ) -> CancelSubscriptionPayload:
+        row, errors = await user_errors(
+            lambda: resolve.cancel_subscription(
+                info.context,
+                str(input.subscription_id),
+                at_period_end=input.at_period_end,
+                reason=input.reason,  # type: ignore[arg-type]
+                comment=input.comment,
+            )
+        )
+        return CancelSubscriptionPayload(
+            subscription=Subscription.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(description="Customer: keeps a subscription that was set to end.")
+    async def undo_cancellation(
+        self, info: Info[Context, None], input: UndoCancellationInput
+    ) -> UndoCancellationPayload:
+        row, errors = await user_errors(
+            lambda: resolve.undo_cancellation(info.context, str(input.subscription_id))
+        )
+        return UndoCancellationPayload(
+            subscription=Subscription.from_model(row) if row else None, user_errors=errors
+        )

@@ -1,0 +1,219 @@
+"""Billing object types. Scalars are plain attributes; related objects come from DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from resolvers.context import Context
+from schema.types import Node
+from services.billing.invoice_links import signed_pdf_url
+from services.money import format_money
+
+SubscriptionStatus = strawberry.enum(models.SubscriptionStatus)
+PaymentStatus = strawberry.enum(models.PaymentStatus)
+InvoiceStatus = strawberry.enum(models.InvoiceStatus)
+TimeInterval = strawberry.enum(models.TimeInterval)
+
+
+@strawberry.type(description="An amount in the currency's minor unit (cents; yen for JPY).")
+class Money:
+    amount: int
+    currency: str
+
+    @strawberry.field(description="For people, in the client's language (Accept-Language).")
+    def formatted(self, info: Info[Context, None]) -> str:
+        return format_money(self.amount, self.currency, info.context.locale)
+
+
+@strawberry.type
+class Product(Node):
+    name: str
+    description: str | None
+    price: Money
+    is_recurring: bool
+    interval: TimeInterval | None
+    interval_count: int | None
+    license_key_enabled: bool
+    license_key_activations_limit: int | None
+    license_key_duration_days: int | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.Product) -> Product:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            price=Money(amount=row.price_amount, currency=row.currency),
+            is_recurring=row.is_recurring,
+            interval=row.interval,
+            interval_count=row.interval_count,
+            license_key_enabled=row.license_key_enabled,
+            license_key_activations_limit=row.license_key_activations_limit,
+            license_key_duration_days=row.license_key_duration_days,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A saved card. Never more of it than this.")
+class PaymentMethod(Node):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+    @classmethod
+    def from_model(cls, row: models.PaymentMethod) -> PaymentMethod:
+        return cls(
+            id=strawberry.ID(row.id),
+            brand=row.brand,
+            last4=row.last4,
+            exp_month=row.exp_month,
+            exp_year=row.exp_year,
+        )
+
+
+async def _load(loader: object, key: str | None, view: object) -> object:
+    if key is None:
+        return None
+    row = await loader.load(key)  # type: ignore[attr-defined]
+    return view.from_model(row) if row is not None else None  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class Subscription(Node):
+    status: SubscriptionStatus
+    price: Money
+    interval: TimeInterval
+    interval_count: int
+    current_period_start: datetime | None
+    next_billing_date: datetime | None
+    cancel_at_next_billing_date: bool
+    cancelled_at: datetime | None
+    cancellation_reason: str | None
+    cancellation_comment: str | None
+    created_at: datetime
+    product_id: strawberry.Private[str]
+    payment_method_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.Subscription) -> Subscription:
+        return cls(
+            id=strawberry.ID(row.id),
+            status=row.status,
+            price=Money(amount=row.price_amount, currency=row.currency),
+            interval=row.interval,
+            interval_count=row.interval_count,
+            current_period_start=row.current_period_start,
+            next_billing_date=row.next_billing_date,
+            cancel_at_next_billing_date=row.cancel_at_next_billing_date,
+            cancelled_at=row.cancelled_at,
+            cancellation_reason=row.cancellation_reason,
+            cancellation_comment=row.cancellation_comment,
+            created_at=row.created_at,
+            product_id=row.product_id,  # type: ignore[attr-defined]
+            payment_method_id=row.payment_method_id,  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def product(self, info: Info[Context, None]) -> Product:
+        return await _load(info.context.loaders.product, self.product_id, Product)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
+        return await _load(  # type: ignore[return-value]
+            info.context.loaders.payment_method, self.payment_method_id, PaymentMethod
+        )
+
+    @strawberry.field(description="The sum of its OPEN invoices.")
+    async def outstanding_amount(self, info: Info[Context, None]) -> Money:
+        due = await info.context.loaders.outstanding.load(str(self.id))
+        return Money(amount=due, currency=self.price.currency)
+
+
+@strawberry.type
+class Invoice(Node):
+    number: str
+    status: InvoiceStatus
+    total: Money
+    amount_due: Money
+    issued_at: datetime
+    paid_at: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
+    subscription_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.Invoice) -> Invoice:
+        return cls(
+            id=strawberry.ID(row.id),
+            number=row.number,
+            status=row.status,
+            total=Money(amount=row.total_amount, currency=row.currency),
+            amount_due=Money(amount=row.amount_due, currency=row.currency),
+            issued_at=row.issued_at,
+            paid_at=row.paid_at,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            subscription_id=row.subscription_id,  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def subscription(self, info: Info[Context, None]) -> Subscription | None:
+        return await _load(  # type: ignore[return-value]
+            info.context.loaders.subscription, self.subscription_id, Subscription
+        )
+
+    @strawberry.field(description="A link to the PDF that works without a header for 15 minutes.")
+    def pdf_url(self, info: Info[Context, None]) -> str:
+        return signed_pdf_url(info.context.settings, str(self.id))
+
+
+@strawberry.type
+class Payment(Node):
+    status: PaymentStatus
+    amount: Money
+    created_at: datetime
+    failure_code: str | None
+    failure_message: str | None
+    card_brand: str | None
+    card_last4: str | None
+    invoice_id: strawberry.Private[str | None]
+    subscription_id: strawberry.Private[str | None]
+    payment_method_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.Payment) -> Payment:
+        return cls(
+            id=strawberry.ID(row.id),
+            status=row.status,
+            amount=Money(amount=row.amount, currency=row.currency),
+            created_at=row.created_at,
+            failure_code=row.failure_code,
+            failure_message=row.failure_message,
+            card_brand=row.card_brand,
+            card_last4=row.card_last4,
+            invoice_id=row.invoice_id,  # type: ignore[attr-defined]
+            subscription_id=row.subscription_id,  # type: ignore[attr-defined]
+            payment_method_id=row.payment_method_id,  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def invoice(self, info: Info[Context, None]) -> Invoice | None:
+        return await _load(info.context.loaders.invoice, self.invoice_id, Invoice)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def subscription(self, info: Info[Context, None]) -> Subscription | None:
+        return await _load(  # type: ignore[return-value]
+            info.context.loaders.subscription, self.subscription_id, Subscription
+        )
+
+    @strawberry.field
+    async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
+        return await _load(  # type: ignore[return-value]
+            info.context.loaders.payment_method, self.payment_method_id, PaymentMethod
+        )

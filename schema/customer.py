@@ -1,0 +1,71 @@
+"""The Customer type, with the lists a portal dashboard reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from resolvers import billing as resolve
+from resolvers.context import Context
+from schema.billing_types import Invoice, Payment, PaymentMethod, Subscription, SubscriptionStatus
+from schema.types import Connection, Node, connection
+
+
+@strawberry.type
+class Customer(Node):
+    email: str
+    name: str | None
+    phone_number: str | None = strawberry.field(description="E.164, e.g. +4915123456789.")
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.Customer) -> Customer:
+        return cls(
+            id=strawberry.ID(row.id),
+            email=row.email,
+            name=row.name,
+            phone_number=row.phone_number,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="Newest first; active and past.")
+    async def subscriptions(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        status: Annotated[
+            SubscriptionStatus | None, strawberry.argument(description="Only this status.")
+        ] = None,
+    ) -> Connection[Subscription]:
+        page = await resolve.customer_subscriptions(
+            info.context,
+            str(self.id),
+            first,
+            after,
+            status,  # type: ignore[arg-type]
+        )
+        return connection(page, [Subscription.from_model(row) for row in page.rows])
+
+    @strawberry.field(description="Newest first.")
+    async def invoices(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> Connection[Invoice]:
+        page = await resolve.customer_invoices(info.context, str(self.id), first, after)
+        return connection(page, [Invoice.from_model(row) for row in page.rows])
+
+    @strawberry.field(description="Newest first.")
+    async def payments(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> Connection[Payment]:
+        page = await resolve.customer_payments(info.context, str(self.id), first, after)
+        return connection(page, [Payment.from_model(row) for row in page.rows])
+
+    @strawberry.field(description="Saved cards, newest first.")
+    async def payment_methods(self, info: Info[Context, None]) -> list[PaymentMethod]:
+        rows = await resolve.customer_payment_methods(info.context, str(self.id))
+        return [PaymentMethod.from_model(row) for row in rows]

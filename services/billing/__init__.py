@@ -1,0 +1,1 @@
+"""Billing: subscriptions, invoices, renewals and dunning."""

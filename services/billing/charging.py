@@ -1,0 +1,149 @@
+"""What every charge shares: where the money comes from, the gateway call between two
+transactions, and the result handed back to resolvers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from models import Invoice, Mode, Payment, PaymentMethod, Subscription
+from services.billing.payment_methods import get_payment_method
+from services.errors import ServiceError
+from services.payments import idempotency
+from services.payments.cards import CardDetails, CardError, card_brand
+from services.payments.gateway import ChargeResult, SavedCard, gateway_for
+from services.scope import Scope
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class PaymentSource:
+    method: PaymentMethod | None = None
+    card: CardDetails | None = None
+
+    @property
+    def brand(self) -> str | None:
+        if self.method is not None:
+            return self.method.brand
+        return card_brand(self.card.number) if self.card else None
+
+    @property
+    def last4(self) -> str | None:
+        if self.method is not None:
+            return self.method.last4
+        return self.card.last4 if self.card else None
+
+
+async def resolve_source(
+    scope: Scope, customer_id: str, payment_method_id: str | None, card: CardDetails | None
+) -> PaymentSource:
+    if (payment_method_id is None) == (card is None):
+        raise ServiceError(
+            "Give either paymentMethodId or card.", code="INVALID_INPUT", field=["paymentMethodId"]
+        )
+    if card is not None:
+        return PaymentSource(card=card)
+    assert payment_method_id is not None
+    return PaymentSource(method=await get_payment_method(scope, customer_id, payment_method_id))
+
+
+async def charge_source(
+    mode: Mode, payment: Payment, source: PaymentSource
+) -> tuple[ChargeResult, SavedCard | None]:
+    """Step two of three: the gateway call, outside any transaction, keyed by the payment id."""
+    gateway = gateway_for(mode)
+    if source.card is not None:
+        return await gateway.charge_card(source.card, payment.amount, payment.currency, payment.id)
+    assert source.method is not None
+    result = await gateway.charge(
+        source.method.gateway_token, payment.amount, payment.currency, payment.id
+    )
+    return result, None
+
+
+def decline_error(result: ChargeResult) -> CardError:
+    return CardError(
+        result.failure_message or "The payment failed.",
+        code=result.failure_code or "CARD_DECLINED",
+        field=["card"],
+    )
+
+
+@dataclass
+class BillingResult:
+    subscription: Subscription | None = None
+    payment: Payment | None = None
+    invoice: Invoice | None = None
+    error: ServiceError | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "subscription_id": self.subscription.id if self.subscription else None,
+            "payment_id": self.payment.id if self.payment else None,
+            "invoice_id": self.invoice.id if self.invoice else None,
+            "error": _error_record(self.error),
+        }
+
+
+def _error_record(error: ServiceError | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    return {"code": error.code, "message": error.message, "field": error.field}
+
+
+async def _from_record(scope: Scope, record: dict[str, Any]) -> BillingResult:
+    where = {"business_id": scope.business_id, "mode": scope.mode}
+    error = record.get("error")
+    result = BillingResult(
+        subscription=await Subscription.get_or_none(id=record["subscription_id"], **where)
+        if record.get("subscription_id")
+        else None,
+        payment=await Payment.get_or_none(id=record["payment_id"], **where)
+        if record.get("payment_id")
+        else None,
+        invoice=await Invoice.get_or_none(id=record["invoice_id"], **where)
+        if record.get("invoice_id")
+        else None,
+        error=ServiceError(error["message"], code=error["code"], field=error["field"])
+        if error
+        else None,
+    )
+    return result
+
+
+async def with_idempotency(
+    settings: Settings,
+    scope: Scope,
+    caller: str,
+    key: str | None,
+    operation: str,
+    request: dict[str, Any],
+    work: Callable[[], Awaitable[BillingResult]],
+) -> BillingResult:
+    """Runs `work` once per key; a repeat with the same input replays the first result."""
+    claim = await idempotency.claim(settings.secret_key, scope, caller, key, operation, request)
+    if claim.replay is not None:
+        replayed = await _from_record(scope, claim.replay)
+        if replayed.error is not None and replayed.payment is None:
+            raise replayed.error
+        return replayed
+    try:
+        result = await work()
+    except ServiceError as error:
+        await idempotency.finish(claim, BillingResult(error=error).to_record())
+        raise
+    except BaseException:
+        await idempotency.release(claim)
+        raise
+    await idempotency.finish(claim, result.to_record())
+    return result
+
+
+def card_request(card: CardDetails | None) -> dict[str, Any] | None:
+    """The card as part of an idempotency fingerprint (HMACed, never stored as is)."""
+    if card is None:
+        return None
+    return {"number": card.number, "exp": [card.exp_month, card.exp_year], "cvc": card.cvc}

@@ -1,0 +1,196 @@
+"""Replacing a subscription's card, which for an ON_HOLD subscription also pays what is owed
+and makes it ACTIVE again. Three steps, because the gateway call must not sit inside a
+transaction: claim (one transaction), charge, record the outcome (one transaction)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise.transactions import in_transaction
+
+from models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
+from services.billing.charging import (
+    BillingResult,
+    PaymentSource,
+    card_request,
+    charge_source,
+    decline_error,
+    resolve_source,
+    with_idempotency,
+)
+from services.billing.notifications import send_reactivated, send_receipt
+from services.billing.payment_methods import store_saved_card
+from services.billing.periods import add_interval
+from services.billing.subscriptions import get_subscription
+from services.clock import now
+from services.errors import InvalidState
+from services.ids import new_id
+from services.outbox import notify_worker
+from services.payments.cards import CardDetails
+from services.payments.gateway import gateway_for
+from services.scope import Scope
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+
+async def update_payment_method(
+    settings: Settings,
+    scope: Scope,
+    caller: str,
+    *,
+    subscription_id: str,
+    payment_method_id: str | None,
+    card: CardDetails | None,
+    idempotency_key: str | None,
+) -> BillingResult:
+    request = {
+        "subscription_id": subscription_id,
+        "payment_method_id": payment_method_id,
+        "card": card_request(card),
+    }
+
+    async def work() -> BillingResult:
+        subscription = await get_subscription(scope, subscription_id)
+        customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+        source = await resolve_source(scope, customer_id, payment_method_id, card)
+        if subscription.status == SubscriptionStatus.ACTIVE:
+            return await _swap(scope, subscription, source)
+        if subscription.status == SubscriptionStatus.ON_HOLD:
+            return await _pay_and_reactivate(settings, scope, subscription, source)
+        raise InvalidState(
+            "Only an active or on-hold subscription's payment method can be changed.",
+            field=["subscriptionId"],
+        )
+
+    return await with_idempotency(
+        settings, scope, caller, idempotency_key, "updatePaymentMethod", request, work
+    )
+
+
+async def _swap(scope: Scope, subscription: Subscription, source: PaymentSource) -> BillingResult:
+    """ACTIVE: the card changes, nothing is charged. A new card is checked like a zero-amount
+    authorization first."""
+    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+    method = source.method
+    if method is None:
+        assert source.card is not None
+        saved = await gateway_for(scope.mode).save_card(source.card)
+        method = await store_saved_card(scope, customer_id, saved)
+    changed = await Subscription.filter(
+        id=subscription.id, status=SubscriptionStatus.ACTIVE
+    ).update(payment_method_id=method.id, updated_at=now())
+    if changed != 1:
+        raise InvalidState("The subscription changed meanwhile. Try again.")
+    await subscription.refresh_from_db()
+    return BillingResult(subscription=subscription)
+
+
+async def _pay_and_reactivate(
+    settings: Settings, scope: Scope, subscription: Subscription, source: PaymentSource
+) -> BillingResult:
+    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+    payment_id = new_id("pay")
+    # Step 1: claim the subscription with a conditional update: of concurrent requests exactly
+    # one wins; the others are told a payment is under way.
+    async with in_transaction():
+        claimed = await Subscription.filter(
+            id=subscription.id,
+            status=SubscriptionStatus.ON_HOLD,
+            charging_payment_id__isnull=True,
+        ).update(charging_payment_id=payment_id)
+        if claimed == 1:
+            open_invoices = list(
+                await Invoice.filter(
+                    subscription_id=subscription.id, status=InvoiceStatus.OPEN
+                ).order_by("created_at", "id")
+            )
+            owed = sum(invoice.amount_due for invoice in open_invoices)
+            payment = await Payment.create(
+                id=payment_id,
+                business_id=scope.business_id,
+                mode=scope.mode,
+                customer_id=customer_id,
+                subscription=subscription,
+                invoice=open_invoices[-1] if open_invoices else None,
+                payment_method=source.method,
+                status=PaymentStatus.PROCESSING,
+                amount=owed,
+                currency=subscription.currency,
+                card_brand=source.brand,
+                card_last4=source.last4,
+            )
+    if claimed != 1:
+        raise InvalidState(
+            "A payment for this subscription is already under way.",
+            code="PAYMENT_IN_PROGRESS",
+            field=["subscriptionId"],
+        )
+
+    # Step 2: the gateway, keyed by the payment id.
+    if owed > 0:
+        result, saved = await charge_source(scope.mode, payment, source)
+    else:  # nothing owed: reactivate without a charge (only a new card is checked and saved)
+        result, saved = None, None
+        if source.card is not None:
+            saved = await gateway_for(scope.mode).save_card(source.card)
+
+    # Step 3: record the outcome.
+    at = now()
+    product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+    async with in_transaction():
+        if result is None or result.succeeded:
+            method = source.method or (
+                await store_saved_card(scope, customer_id, saved) if saved else None
+            )
+            await Payment.filter(id=payment.id).update(
+                status=PaymentStatus.SUCCEEDED if result else PaymentStatus.CANCELLED,
+                gateway_reference=result.reference if result else None,
+                payment_method_id=method.id if method else None,
+                updated_at=at,
+            )
+            await Invoice.filter(id__in=[i.id for i in open_invoices]).update(
+                status=InvoiceStatus.PAID, amount_due=0, paid_at=at
+            )
+            next_billing = add_interval(at, subscription.interval, subscription.interval_count)
+            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+                status=SubscriptionStatus.ACTIVE,
+                payment_method_id=method.id if method else subscription.payment_method_id,  # type: ignore[attr-defined]
+                current_period_start=at,
+                next_billing_date=next_billing,
+                charging_payment_id=None,
+                updated_at=at,
+            )
+            await subscription.refresh_from_db()
+            await payment.refresh_from_db()
+            invoice = open_invoices[-1] if open_invoices else None
+            if invoice is not None and result is not None:
+                await invoice.refresh_from_db()
+                await send_receipt(settings, payment, invoice, product.name)
+            await send_reactivated(settings, subscription, product)
+            error = None
+        else:
+            await Payment.filter(id=payment.id).update(
+                status=PaymentStatus.FAILED,
+                failure_code=result.failure_code,
+                failure_message=result.failure_message,
+                gateway_reference=result.reference,
+                updated_at=at,
+            )
+            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+                charging_payment_id=None
+            )
+            await subscription.refresh_from_db()
+            await payment.refresh_from_db()
+            invoice = open_invoices[-1] if open_invoices else None
+            error = decline_error(result)
+    notify_worker()
+    return BillingResult(subscription, payment, invoice, error)

@@ -1,0 +1,84 @@
+"""Saved cards: the gateway's token and what may be shown of the card."""
+
+from __future__ import annotations
+
+from models import Mode, PaymentMethod, Subscription, SubscriptionStatus
+from services.clock import now
+from services.errors import ConfigurationError, InvalidState, NotFound
+from services.payments.cards import CardDetails, check_card
+from services.payments.gateway import SavedCard, gateway_for
+from services.scope import Scope
+
+
+def card_from_input(
+    mode: Mode, number: str, exp_month: int, exp_year: int, cvc: str
+) -> CardDetails:
+    """Checks a raw card before any gateway call. Live mode never takes raw card numbers."""
+    if mode == Mode.LIVE:
+        raise ConfigurationError(
+            "Live mode does not accept card numbers: it takes a token from the configured payment "
+            "processor, and none is configured.",
+            code="LIVE_PAYMENTS_NOT_CONFIGURED",
+            field=["card"],
+        )
+    return check_card(number, exp_month, exp_year, cvc)
+
+
+async def store_saved_card(scope: Scope, customer_id: str, saved: SavedCard) -> PaymentMethod:
+    return await PaymentMethod.create(
+        business_id=scope.business_id,
+        mode=scope.mode,
+        customer_id=customer_id,
+        gateway_token=saved.token,
+        brand=saved.brand,
+        last4=saved.last4,
+        exp_month=saved.exp_month,
+        exp_year=saved.exp_year,
+    )
+
+
+async def add_payment_method(scope: Scope, customer_id: str, card: CardDetails) -> PaymentMethod:
+    """Saves a card after a zero-amount check by the gateway; refused cards are not saved."""
+    saved = await gateway_for(scope.mode).save_card(card)
+    return await store_saved_card(scope, customer_id, saved)
+
+
+async def get_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:
+    method = await PaymentMethod.get_or_none(
+        id=method_id,
+        business_id=scope.business_id,
+        mode=scope.mode,
+        customer_id=customer_id,
+        removed_at__isnull=True,
+    )
+    if method is None:
+        raise NotFound("payment method", field=["paymentMethodId"])
+    return method
+
+
+async def list_payment_methods(scope: Scope, customer_id: str) -> list[PaymentMethod]:
+    return list(
+        await PaymentMethod.filter(
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer_id,
+            removed_at__isnull=True,
+        ).order_by("-created_at", "-id")
+    )
+
+
+async def remove_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:
+    method = await get_payment_method(scope, customer_id, method_id)
+    in_use = await Subscription.filter(
+        payment_method_id=method.id,
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD],
+    ).exists()
+    if in_use:
+        raise InvalidState(
+            "This card pays for a subscription. Switch the subscription to another card first.",
+            code="PAYMENT_METHOD_IN_USE",
+            field=["paymentMethodId"],
+        )
+    method.removed_at = now()
+    await method.save(update_fields=["removed_at"])
+    return method

@@ -1,0 +1,180 @@
+"""Renewals and dunning: every due subscription is renewed, ended, or put ON_HOLD."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tortoise.transactions import in_transaction
+
+from models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
+from services.billing.invoices import create_invoice
+from services.billing.notifications import send_on_hold, send_receipt
+from services.billing.periods import add_interval
+from services.clock import now
+from services.ids import new_id
+from services.outbox import notify_worker
+from services.payments.gateway import ChargeResult, gateway_for
+from services.scope import Scope
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+logger = logging.getLogger("portal.billing")
+BATCH = 200
+
+
+@dataclass
+class RenewalSummary:
+    renewed: int = 0
+    failed: int = 0
+    ended: int = 0
+
+
+async def renew_due_subscriptions(settings: Settings, scope: Scope | None = None) -> RenewalSummary:
+    """Processes every renewal due now (for one business and mode, or for all)."""
+    summary = RenewalSummary()
+    seen: set[str] = set()
+    while True:
+        query = Subscription.filter(
+            status=SubscriptionStatus.ACTIVE,
+            next_billing_date__lte=now(),
+            charging_payment_id__isnull=True,
+        )
+        if scope is not None:
+            query = query.filter(business_id=scope.business_id, mode=scope.mode)
+        due = [
+            s
+            for s in await query.order_by("next_billing_date", "id").limit(BATCH)
+            if s.id not in seen
+        ]
+        if not due:
+            return summary
+        for subscription in due:
+            seen.add(subscription.id)
+            outcome = await renew_subscription(settings, subscription)
+            if outcome == "renewed":
+                summary.renewed += 1
+            elif outcome == "failed":
+                summary.failed += 1
+            elif outcome == "ended":
+                summary.ended += 1
+
+
+async def renew_subscription(settings: Settings, subscription: Subscription) -> str | None:
+    """Returns "renewed", "failed", "ended", or None when another worker got there first."""
+    at = now()
+    if subscription.cancel_at_next_billing_date:
+        ended = await Subscription.filter(
+            id=subscription.id,
+            status=SubscriptionStatus.ACTIVE,
+            cancel_at_next_billing_date=True,
+            charging_payment_id__isnull=True,
+        ).update(status=SubscriptionStatus.CANCELLED, cancelled_at=at, updated_at=at)
+        return "ended" if ended else None
+
+    product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+    period_start = subscription.next_billing_date or at
+    period_end = add_interval(period_start, subscription.interval, subscription.interval_count)
+    if period_end <= at:  # the date was moved far back: bill one period from now, not arrears
+        period_start, period_end = (
+            at,
+            add_interval(at, subscription.interval, subscription.interval_count),
+        )
+    payment_id = new_id("pay")
+    method_id = subscription.payment_method_id  # type: ignore[attr-defined]
+    method = await PaymentMethod.get_or_none(id=method_id) if method_id else None
+
+    async with in_transaction():
+        claimed = await Subscription.filter(
+            id=subscription.id,
+            status=SubscriptionStatus.ACTIVE,
+            charging_payment_id__isnull=True,
+            next_billing_date=subscription.next_billing_date,
+        ).update(charging_payment_id=payment_id)
+        if claimed != 1:
+            return None
+        invoice = await create_invoice(
+            business_id=subscription.business_id,  # type: ignore[attr-defined]
+            mode=subscription.mode,
+            customer_id=subscription.customer_id,  # type: ignore[attr-defined]
+            subscription_id=subscription.id,
+            description=product.name,
+            amount=subscription.price_amount,
+            currency=subscription.currency,
+            period_start=period_start,
+            period_end=period_end,
+        )
+        payment = await Payment.create(
+            id=payment_id,
+            business_id=subscription.business_id,  # type: ignore[attr-defined]
+            mode=subscription.mode,
+            customer_id=subscription.customer_id,  # type: ignore[attr-defined]
+            subscription=subscription,
+            invoice=invoice,
+            payment_method=method,
+            status=PaymentStatus.PROCESSING,
+            amount=subscription.price_amount,
+            currency=subscription.currency,
+            card_brand=method.brand if method else None,
+            card_last4=method.last4 if method else None,
+        )
+
+    if method is None:
+        result = ChargeResult(False, None, "NO_PAYMENT_METHOD", "No card is on file.")
+    else:
+        try:
+            result = await gateway_for(subscription.mode).charge(
+                method.gateway_token, payment.amount, payment.currency, payment.id
+            )
+        except Exception as exc:  # a processor outage must not leave the subscription claimed
+            logger.warning("renewal charge for %s failed: %s", subscription.id, type(exc).__name__)
+            result = ChargeResult(
+                False, None, "PROCESSING_ERROR", "The payment could not be processed."
+            )
+
+    at = now()
+    async with in_transaction():
+        if result.succeeded:
+            await Payment.filter(id=payment.id).update(
+                status=PaymentStatus.SUCCEEDED, gateway_reference=result.reference, updated_at=at
+            )
+            await Invoice.filter(id=invoice.id).update(
+                status=InvoiceStatus.PAID, amount_due=0, paid_at=at
+            )
+            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+                current_period_start=period_start,
+                next_billing_date=period_end,
+                charging_payment_id=None,
+                updated_at=at,
+            )
+            await payment.refresh_from_db()
+            await invoice.refresh_from_db()
+            await send_receipt(settings, payment, invoice, product.name)
+            outcome = "renewed"
+        else:
+            await Payment.filter(id=payment.id).update(
+                status=PaymentStatus.FAILED,
+                failure_code=result.failure_code,
+                failure_message=result.failure_message,
+                gateway_reference=result.reference,
+                updated_at=at,
+            )
+            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+                status=SubscriptionStatus.ON_HOLD, charging_payment_id=None, updated_at=at
+            )
+            await subscription.refresh_from_db()
+            await send_on_hold(settings, subscription, product, invoice.amount_due)
+            outcome = "failed"
+    notify_worker()
+    return outcome

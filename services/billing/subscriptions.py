@@ -1,0 +1,318 @@
+"""Subscriptions: created with a first charge, changed by the merchant, cancelled by the
+customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tortoise.transactions import in_transaction
+
+from models import (
+    Invoice,
+    InvoiceStatus,
+    Mode,
+    Payment,
+    PaymentStatus,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
+from services.billing.charging import (
+    BillingResult,
+    PaymentSource,
+    card_request,
+    charge_source,
+    decline_error,
+    resolve_source,
+    with_idempotency,
+)
+from services.billing.invoices import create_invoice
+from services.billing.notifications import send_cancelled, send_receipt
+from services.billing.payment_methods import store_saved_card
+from services.billing.periods import add_interval
+from services.billing.products import get_product
+from services.clock import now
+from services.customers import get_customer
+from services.errors import InvalidState, NotFound, ServiceError
+from services.ids import new_id
+from services.outbox import notify_worker
+from services.pagination import Page, paginate
+from services.payments.cards import CardDetails
+from services.scope import Scope
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+
+class CancellationReason(StrEnum):
+    """The reasons Stripe and Dodo share."""
+
+    TOO_EXPENSIVE = "too_expensive"
+    MISSING_FEATURES = "missing_features"
+    SWITCHED_SERVICE = "switched_service"
+    UNUSED = "unused"
+    CUSTOMER_SERVICE = "customer_service"
+    LOW_QUALITY = "low_quality"
+    TOO_COMPLEX = "too_complex"
+    OTHER = "other"
+
+
+async def get_subscription(scope: Scope, subscription_id: str) -> Subscription:
+    subscription = await Subscription.get_or_none(id=subscription_id, **scope.filters())
+    if subscription is None:
+        raise NotFound("subscription", field=["subscriptionId"])
+    return subscription
+
+
+async def list_subscriptions(
+    scope: Scope,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    status: SubscriptionStatus | None = None,
+) -> Page[Subscription]:
+    query = Subscription.filter(
+        business_id=scope.business_id, mode=scope.mode, customer_id=customer_id
+    )
+    if status is not None:
+        query = query.filter(status=status)
+    return await paginate(query, first, after)
+
+
+async def create_subscription(
+    settings: Settings,
+    scope: Scope,
+    caller: str,
+    *,
+    customer_id: str,
+    product_id: str,
+    payment_method_id: str | None,
+    card: CardDetails | None,
+    idempotency_key: str | None,
+) -> BillingResult:
+    request = {
+        "customer_id": customer_id,
+        "product_id": product_id,
+        "payment_method_id": payment_method_id,
+        "card": card_request(card),
+    }
+
+    async def work() -> BillingResult:
+        customer = await get_customer(scope, customer_id)
+        product = await get_product(scope, product_id)
+        if not product.is_recurring or product.interval is None:
+            raise ServiceError(
+                "This product is sold once; use createPayment.",
+                code="INVALID_PRODUCT",
+                field=["productId"],
+            )
+        source = await resolve_source(scope, customer.id, payment_method_id, card)
+        return await _subscribe(settings, scope, customer.id, product, source)
+
+    return await with_idempotency(
+        settings, scope, caller, idempotency_key, "createSubscription", request, work
+    )
+
+
+async def _subscribe(
+    settings: Settings, scope: Scope, customer_id: str, product: Product, source: PaymentSource
+) -> BillingResult:
+    assert product.interval is not None
+    start = now()
+    end = add_interval(start, product.interval, product.interval_count or 1)
+    payment_id = new_id("pay")
+    async with in_transaction():
+        subscription = await Subscription.create(
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer_id,
+            product=product,
+            payment_method=source.method,
+            status=SubscriptionStatus.PENDING,
+            price_amount=product.price_amount,
+            currency=product.currency,
+            interval=product.interval,
+            interval_count=product.interval_count or 1,
+            charging_payment_id=payment_id,
+        )
+        invoice = await create_invoice(
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer_id,
+            subscription_id=subscription.id,
+            description=product.name,
+            amount=product.price_amount,
+            currency=product.currency,
+            period_start=start,
+            period_end=end,
+        )
+        payment = await Payment.create(
+            id=payment_id,
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer_id,
+            subscription=subscription,
+            invoice=invoice,
+            payment_method=source.method,
+            status=PaymentStatus.PROCESSING,
+            amount=product.price_amount,
+            currency=product.currency,
+            card_brand=source.brand,
+            card_last4=source.last4,
+        )
+    result, saved = await charge_source(scope.mode, payment, source)
+    at = now()
+    async with in_transaction():
+        if result.succeeded:
+            method = source.method or (
+                await store_saved_card(scope, customer_id, saved) if saved else None
+            )
+            await Payment.filter(id=payment.id).update(
+                status=PaymentStatus.SUCCEEDED,
+                gateway_reference=result.reference,
+                payment_method_id=method.id if method else None,
+                updated_at=at,
+            )
+            await Invoice.filter(id=invoice.id).update(
+                status=InvoiceStatus.PAID, amount_due=0, paid_at=at
+            )
+            await Subscription.filter(id=subscription.id).update(
+                status=SubscriptionStatus.ACTIVE,
+                payment_method_id=method.id if method else None,
+                current_period_start=start,
+                next_billing_date=end,
+                charging_payment_id=None,
+                updated_at=at,
+            )
+            await payment.refresh_from_db()
+            await invoice.refresh_from_db()
+            await send_receipt(settings, payment, invoice, product.name)
+            error = None
+        else:
+            await Payment.filter(id=payment.id).update(
+                status=PaymentStatus.FAILED,
+                failure_code=result.failure_code,
+                failure_message=result.failure_message,
+                gateway_reference=result.reference,
+                updated_at=at,
+            )
+            # Nothing is owed for a subscription that never started.
+            await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
+            await Subscription.filter(id=subscription.id).update(
+                status=SubscriptionStatus.FAILED, charging_payment_id=None, updated_at=at
+            )
+            error = decline_error(result)
+    notify_worker()
+    await subscription.refresh_from_db()
+    await payment.refresh_from_db()
+    await invoice.refresh_from_db()
+    return BillingResult(subscription, payment, invoice, error)
+
+
+async def update_subscription(
+    scope: Scope,
+    subscription_id: str,
+    *,
+    next_billing_date: datetime | None = None,
+    cancel_at_next_billing_date: bool | None = None,
+) -> Subscription:
+    subscription = await get_subscription(scope, subscription_id)
+    changes: dict[str, object] = {}
+    if next_billing_date is not None:
+        if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD):
+            raise InvalidState(
+                "Only an active or on-hold subscription has a billing date to move.",
+                field=["nextBillingDate"],
+            )
+        if next_billing_date.tzinfo is None:
+            raise ServiceError(
+                "nextBillingDate needs a time zone.",
+                code="BAD_USER_INPUT",
+                field=["nextBillingDate"],
+            )
+        if scope.mode == Mode.LIVE and next_billing_date <= now():
+            raise ServiceError(
+                "In live mode the next billing date must be in the future.",
+                code="INVALID_DATE",
+                field=["nextBillingDate"],
+            )
+        changes["next_billing_date"] = next_billing_date
+    if cancel_at_next_billing_date is not None:
+        if subscription.status != SubscriptionStatus.ACTIVE:
+            raise InvalidState(
+                "Only an active subscription can be set to end at its next billing date.",
+                field=["cancelAtNextBillingDate"],
+            )
+        changes["cancel_at_next_billing_date"] = cancel_at_next_billing_date
+    if changes:
+        changes["updated_at"] = now()
+        await Subscription.filter(id=subscription.id).update(**changes)
+        await subscription.refresh_from_db()
+    return subscription
+
+
+async def cancel_subscription(
+    settings: Settings,
+    scope: Scope,
+    subscription_id: str,
+    *,
+    at_period_end: bool,
+    reason: CancellationReason | None,
+    comment: str | None,
+) -> Subscription:
+    subscription = await get_subscription(scope, subscription_id)
+    comment = (comment or "").strip()[:2000] or None
+    fields: dict[str, object] = {
+        "cancellation_reason": reason.value if reason else None,
+        "cancellation_comment": comment,
+        "updated_at": now(),
+    }
+    async with in_transaction():
+        if at_period_end:
+            fields["cancel_at_next_billing_date"] = True
+            changed = await Subscription.filter(
+                id=subscription.id, status=SubscriptionStatus.ACTIVE
+            ).update(**fields)
+        else:
+            fields.update(status=SubscriptionStatus.CANCELLED, cancelled_at=now())
+            changed = await Subscription.filter(
+                id=subscription.id,
+                status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD],
+                charging_payment_id__isnull=True,
+            ).update(**fields)
+        if changed != 1:
+            raise InvalidState(
+                "This subscription cannot be cancelled in its current state.",
+                field=["subscriptionId"],
+            )
+        if not at_period_end:
+            # What an ended subscription still "owed" for a period it will not get is void.
+            await Invoice.filter(subscription_id=subscription.id, status=InvoiceStatus.OPEN).update(
+                status=InvoiceStatus.VOID, amount_due=0
+            )
+        await subscription.refresh_from_db()
+        product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+        await send_cancelled(settings, subscription, product)
+    notify_worker()
+    return subscription
+
+
+async def undo_cancellation(scope: Scope, subscription_id: str) -> Subscription:
+    subscription = await get_subscription(scope, subscription_id)
+    changed = await Subscription.filter(
+        id=subscription.id, status=SubscriptionStatus.ACTIVE, cancel_at_next_billing_date=True
+    ).update(
+        cancel_at_next_billing_date=False,
+        cancellation_reason=None,
+        cancellation_comment=None,
+        updated_at=now(),
+    )
+    if changed != 1:
+        raise InvalidState(
+            "Only a subscription set to end at its period end can be resumed.",
+            field=["subscriptionId"],
+        )
+    await subscription.refresh_from_db()
+    return subscription

@@ -1,0 +1,1 @@
+"""Payments: the gateway protocol, its test-mode implementation, card checks, idempotency."""
