@@ -7,10 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
-from models import Business, Customer, Invoice, PaymentMethod, Product, Subscription
+from models import (
+    Business,
+    Customer,
+    Invoice,
+    LicenseKeyInstance,
+    PaymentMethod,
+    Product,
+    Subscription,
+)
 from services.access.principal import Principal, PrincipalKind
 from services.billing.invoices import outstanding_by_subscription
 from services.errors import Unauthenticated
+from services.licensing import list_instances
 from services.ratelimit import RateLimiter
 from services.scope import Scope
 
@@ -34,6 +43,11 @@ def _by_id(model: Any) -> Any:
         return [rows.get(i) for i in ids]
 
     return load
+
+
+async def _load_instances_of(key_ids: list[str]) -> list[list[LicenseKeyInstance]]:
+    grouped = await list_instances(key_ids)
+    return [grouped[i] for i in key_ids]
 
 
 async def _load_outstanding(ids: list[str]) -> list[int]:
@@ -79,6 +93,9 @@ class Loaders:
     )
     payment_methods_of: DataLoader[str, list[PaymentMethod]] = field(
         default_factory=lambda: DataLoader(load_fn=_load_payment_methods_of)
+    )
+    instances_of: DataLoader[str, list[LicenseKeyInstance]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_instances_of)
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Invoice, Payment, PaymentMethod, Product, Subscription
+from models import Invoice, LicenseKey, Payment, PaymentMethod, Product, Subscription
 from resolvers.context import Context
 from services import customers
 from services.businesses import get_business
@@ -24,6 +24,10 @@ async def node(ctx: Context, node_id: str) -> Any:
         return await customers.get_customer(scope, node_id)
     if prefix == "pdt":
         row = await Product.get_or_none(id=node_id, business_id=scope.business_id, mode=scope.mode)
+        if row is not None:
+            return row
+    if prefix == "lic":
+        row = await LicenseKey.get_or_none(id=node_id, **scope.filters())
         if row is not None:
             return row
     model = _OWNED.get(prefix or "")

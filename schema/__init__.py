@@ -10,6 +10,7 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.customer import Customer
 from schema.extensions import schema_extensions
+from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.nodes import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
@@ -17,12 +18,14 @@ from schema.types import Business
 
 
 @strawberry.type
-class Query(MerchantQuery, PortalQuery, BillingQuery, NodeQuery):
+class Query(MerchantQuery, PortalQuery, BillingQuery, LicensingQuery, NodeQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccessMutation, MerchantMutation, PortalMutation, BillingMutation):
+class Mutation(
+    AccessMutation, MerchantMutation, PortalMutation, BillingMutation, LicensingMutation
+):
     pass
 
 
@@ -35,7 +38,17 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Business, Customer, Product, Subscription, Payment, Invoice, PaymentMethod],
+        types=[
+            Business,
+            Customer,
+            Product,
+            Subscription,
+            Payment,
+            Invoice,
+            PaymentMethod,
+            LicenseKey,
+            LicenseKeyInstance,
+        ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

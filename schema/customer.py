@@ -10,8 +10,10 @@ from strawberry.types import Info
 
 import models
 from resolvers import billing as resolve
+from resolvers import licensing as resolve_licensing
 from resolvers.context import Context
 from schema.billing_types import Invoice, Payment, PaymentMethod, Subscription, SubscriptionStatus
+from schema.licensing import LicenseKey
 from schema.types import Connection, Node, connection
 
 
@@ -64,6 +66,15 @@ class Customer(Node):
     ) -> Connection[Payment]:
         page = await resolve.customer_payments(info.context, str(self.id), first, after)
         return connection(page, [Payment.from_model(row) for row in page.rows])
+
+    @strawberry.field(description="Keys issued with purchases, newest first.")
+    async def license_keys(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> Connection[LicenseKey]:
+        page = await resolve_licensing.list_license_keys(
+            info.context, first, after, customer_id=str(self.id)
+        )
+        return connection(page, [LicenseKey.from_model(row) for row in page.rows])
 
     @strawberry.field(description="Saved cards, newest first.")
     async def payment_methods(self, info: Info[Context, None]) -> list[PaymentMethod]:

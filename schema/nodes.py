@@ -10,6 +10,7 @@ from resolvers import nodes as resolve
 from resolvers.context import Context
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.customer import Customer
+from schema.licensing import LicenseKey
 from schema.merchant import business_view
 from schema.types import Node
 
@@ -29,6 +30,7 @@ class NodeQuery:
             (models.Payment, Payment),
             (models.Invoice, Invoice),
             (models.PaymentMethod, PaymentMethod),
+            (models.LicenseKey, LicenseKey),
         ):
             if isinstance(row, model):
                 return view.from_model(row)  # type: ignore[attr-defined]

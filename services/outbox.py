@@ -101,6 +101,7 @@ async def deliver_due_messages(
     due = (
         await OutboxMessage.filter(
             Q(locked_until__isnull=True) | Q(locked_until__lt=at),
+            kind=OutboxKind.EMAIL,
             status=OutboxStatus.PENDING,
             next_attempt_at__lte=at,
         )

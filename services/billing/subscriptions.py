@@ -37,6 +37,7 @@ from services.clock import now
 from services.customers import get_customer
 from services.errors import InvalidState, NotFound, ServiceError
 from services.ids import new_id
+from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Page, paginate
 from services.payments.cards import CardDetails
@@ -189,6 +190,12 @@ async def _subscribe(
             await payment.refresh_from_db()
             await invoice.refresh_from_db()
             await send_receipt(settings, payment, invoice, product.name)
+            await issue_license_key(
+                product,
+                customer_id=customer_id,
+                subscription_id=subscription.id,
+                payment_id=payment.id,
+            )
             error = None
         else:
             await Payment.filter(id=payment.id).update(

@@ -1,0 +1,283 @@
+"""License keys: issued with purchases, activated on devices by the customer's software.
+
+A subscription's key follows its subscription: it stays ACTIVE while the subscription is ACTIVE
+or ON_HOLD (a failed renewal is a grace period in which the customer can fix the card), and
+counts as EXPIRED once the subscription is CANCELLED, EXPIRED or FAILED. A merchant can disable
+any key, change its activation limit and its expiry."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from models import (
+    LicenseKey,
+    LicenseKeyInstance,
+    LicenseKeyStatus,
+    Mode,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
+from services.clock import now
+from services.errors import NotFound, ServiceError
+from services.events import record_event
+from services.pagination import Page, paginate
+from services.scope import Scope
+from services.validation import clean_name
+
+_KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to copy by hand
+ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED, SubscriptionStatus.FAILED)
+
+
+def new_license_key(mode: Mode) -> str:
+    """Five groups of five: 125 random bits. Test keys say so, so they are never mistaken."""
+    groups = ["".join(secrets.choice(_KEY_ALPHABET) for _ in range(5)) for _ in range(5)]
+    return ("TEST-" if mode == Mode.TEST else "") + "-".join(groups)
+
+
+def status_of(key: LicenseKey, subscription_status: SubscriptionStatus | None) -> LicenseKeyStatus:
+    if key.disabled:
+        return LicenseKeyStatus.DISABLED
+    if key.expires_at is not None and key.expires_at <= now():
+        return LicenseKeyStatus.EXPIRED
+    if subscription_status in ENDED:
+        return LicenseKeyStatus.EXPIRED
+    return LicenseKeyStatus.ACTIVE
+
+
+async def subscription_statuses(keys: list[LicenseKey]) -> dict[str, SubscriptionStatus]:
+    ids = {k.subscription_id for k in keys if k.subscription_id}  # type: ignore[attr-defined]
+    if not ids:
+        return {}
+    rows = await Subscription.filter(id__in=ids).values("id", "status")
+    return {row["id"]: SubscriptionStatus(row["status"]) for row in rows}
+
+
+async def issue_license_key(
+    product: Product,
+    *,
+    customer_id: str,
+    subscription_id: str | None = None,
+    payment_id: str | None = None,
+) -> LicenseKey | None:
+    """Inside the transaction that records the purchase. None if the product has no keys."""
+    if not product.license_key_enabled:
+        return None
+    expires_at = None
+    if product.license_key_duration_days:
+        expires_at = now() + timedelta(days=product.license_key_duration_days)
+    key = await LicenseKey.create(
+        business_id=product.business_id,  # type: ignore[attr-defined]
+        mode=product.mode,
+        customer_id=customer_id,
+        product=product,
+        subscription_id=subscription_id,
+        payment_id=payment_id,
+        key=new_license_key(product.mode),
+        activations_limit=product.license_key_activations_limit,
+        expires_at=expires_at,
+    )
+    await record_event(
+        key.business_id,  # type: ignore[attr-defined]
+        key.mode,
+        "license_key.created",
+        {
+            "id": key.id,
+            "key": key.key,
+            "customer_id": customer_id,
+            "product_id": product.id,
+            "subscription_id": subscription_id,
+            "payment_id": payment_id,
+            "activations_limit": key.activations_limit,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return key
+
+
+# The merchant and the customer, within their scope
+
+
+async def get_license_key(scope: Scope, key_id: str) -> LicenseKey:
+    key = await LicenseKey.get_or_none(id=key_id, **scope.filters())
+    if key is None:
+        raise NotFound("license key", field=["licenseKeyId"])
+    return key
+
+
+async def list_license_keys(
+    scope: Scope,
+    first: int | None,
+    after: str | None,
+    *,
+    customer_id: str | None = None,
+    product_id: str | None = None,
+    status: LicenseKeyStatus | None = None,
+) -> Page[LicenseKey]:
+    query = LicenseKey.filter(**scope.filters())
+    if customer_id is not None:
+        query = query.filter(customer_id=customer_id)
+    if product_id is not None:
+        query = query.filter(product_id=product_id)
+    if status is not None:
+        query = query.filter(_status_filter(status))
+    return await paginate(query, first, after)
+
+
+def _status_filter(status: LicenseKeyStatus) -> Q:
+    at = now()
+    ended = Q(subscription__status__in=list(ENDED))
+    expired = Q(expires_at__lte=at) | ended
+    if status == LicenseKeyStatus.DISABLED:
+        return Q(disabled=True)
+    if status == LicenseKeyStatus.EXPIRED:
+        return Q(disabled=False) & expired
+    return Q(disabled=False) & ~Q(expires_at__lte=at) & (Q(subscription_id__isnull=True) | ~ended)
+
+
+async def update_license_key(
+    scope: Scope,
+    key_id: str,
+    *,
+    activations_limit: object = None,
+    disabled: bool | None = None,
+    expires_at: object = None,
+    clear: frozenset[str] = frozenset(),
+) -> LicenseKey:
+    key = await get_license_key(scope, key_id)
+    changes: dict[str, object] = {}
+    if "activations_limit" in clear:
+        changes["activations_limit"] = None
+    elif activations_limit is not None:
+        if not isinstance(activations_limit, int) or not 1 <= activations_limit <= 100_000:
+            raise ServiceError(
+                "activationsLimit must be between 1 and 100000.",
+                code="INVALID_LICENSE_SETTINGS",
+                field=["activationsLimit"],
+            )
+        changes["activations_limit"] = activations_limit
+    if disabled is not None:
+        changes["disabled"] = disabled
+    if "expires_at" in clear:
+        changes["expires_at"] = None
+    elif expires_at is not None:
+        if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
+            raise ServiceError(
+                "expiresAt needs a time zone.", code="BAD_USER_INPUT", field=["expiresAt"]
+            )
+        changes["expires_at"] = expires_at
+    if changes:
+        await LicenseKey.filter(id=key.id).update(**changes)
+        await key.refresh_from_db()
+    return key
+
+
+async def list_instances(key_ids: list[str]) -> dict[str, list[LicenseKeyInstance]]:
+    rows = await LicenseKeyInstance.filter(license_key_id__in=key_ids).order_by("created_at", "id")
+    grouped: dict[str, list[LicenseKeyInstance]] = {k: [] for k in key_ids}
+    for row in rows:
+        grouped[row.license_key_id].append(row)  # type: ignore[attr-defined]
+    return grouped
+
+
+async def deactivate_instance_of_customer(scope: Scope, instance_id: str) -> LicenseKeyInstance:
+    instance = await LicenseKeyInstance.get_or_none(
+        id=instance_id,
+        license_key__business_id=scope.business_id,
+        license_key__mode=scope.mode,
+        license_key__customer_id=scope.customer_id,
+    )
+    if instance is None:
+        raise NotFound("license key instance", field=["instanceId"])
+    await _remove_instance(instance)
+    return instance
+
+
+# Public: the key is the credential
+
+
+def _unknown_key() -> ServiceError:
+    return ServiceError("No such license key.", code="NOT_FOUND", field=["key"])
+
+
+async def _key_by_value(value: str) -> LicenseKey:
+    value = value.strip().upper()
+    if not value or len(value) > 64:
+        raise _unknown_key()
+    key = await LicenseKey.get_or_none(key=value)
+    if key is None:
+        raise _unknown_key()
+    return key
+
+
+async def _current_status(key: LicenseKey) -> LicenseKeyStatus:
+    statuses = await subscription_statuses([key])
+    return status_of(key, statuses.get(key.subscription_id))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Validation:
+    valid: bool
+    key: LicenseKey | None
+
+
+async def activate_license_key(value: str, name: str) -> LicenseKeyInstance:
+    key = await _key_by_value(value)
+    if await _current_status(key) != LicenseKeyStatus.ACTIVE:
+        raise ServiceError(
+            "This license key is disabled or has expired.",
+            code="LICENSE_KEY_INACTIVE",
+            field=["key"],
+        )
+    name = clean_name(name or "", field=["name"]) or "Unnamed device"
+    async with in_transaction():
+        # A conditional update counts the activation: of concurrent activations, only as many
+        # as the limit allows win, on SQLite and on PostgreSQL alike.
+        counted = LicenseKey.filter(id=key.id)
+        if key.activations_limit is not None:
+            counted = counted.filter(instances_count__lt=F("activations_limit"))
+        won = await counted.update(instances_count=F("instances_count") + 1)
+        if won != 1:
+            raise ServiceError(
+                "This license key has reached its activation limit.",
+                code="ACTIVATION_LIMIT_REACHED",
+                field=["key"],
+            )
+        return await LicenseKeyInstance.create(license_key=key, name=name)
+
+
+async def validate_license_key(value: str, instance_id: str | None) -> Validation:
+    try:
+        key = await _key_by_value(value)
+    except ServiceError:
+        return Validation(False, None)
+    if await _current_status(key) != LicenseKeyStatus.ACTIVE:
+        return Validation(False, key)
+    if instance_id is not None:
+        exists = await LicenseKeyInstance.filter(id=instance_id, license_key_id=key.id).exists()
+        if not exists:
+            return Validation(False, key)
+    return Validation(True, key)
+
+
+async def deactivate_license_key(value: str, instance_id: str) -> LicenseKeyInstance:
+    key = await _key_by_value(value)
+    instance = await LicenseKeyInstance.get_or_none(id=instance_id, license_key_id=key.id)
+    if instance is None:
+        raise NotFound("license key instance", field=["instanceId"])
+    await _remove_instance(instance)
+    return instance
+
+
+async def _remove_instance(instance: LicenseKeyInstance) -> None:
+    async with in_transaction():
+        removed = await LicenseKeyInstance.filter(id=instance.id).delete()
+        if removed:
+            await LicenseKey.filter(id=instance.license_key_id, instances_count__gt=0).update(  # type: ignore[attr-defined]
+                instances_count=F("instances_count") - 1
+            )
