@@ -38,9 +38,7 @@ def session_key(portal: Portal) -> bytes:
 
 def hand_made(header: dict[str, Any], claims: dict[str, Any], key: bytes | None) -> str:
     """A JWS built byte by byte, so the header can say whatever an attacker wants."""
-    signing_input = (
-        f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-    )
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
     signature = (
         b64url(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()) if key else ""
     )
@@ -87,9 +85,7 @@ async def test_unsigned_token_with_alg_none_is_refused(portal: Portal, acme: New
     await portal.gql(ME, token=token)  # the real one still works
 
 
-async def test_token_signed_with_another_key_is_refused(
-    portal: Portal, acme: NewBusiness
-) -> None:
+async def test_token_signed_with_another_key_is_refused(portal: Portal, acme: NewBusiness) -> None:
     _, token = await signed_in(portal, acme, "cara@example.com")
     claims = claims_of(token)
     other_secret = derive_key("another-secret-" + "y" * 40, "portal-session-jwt")
@@ -189,9 +185,7 @@ async def test_sign_out_ends_the_session_and_clears_the_cookie(
     await portal.gql(ME, token=other_token)
 
 
-async def test_session_id_of_another_customer_is_refused(
-    portal: Portal, acme: NewBusiness
-) -> None:
+async def test_session_id_of_another_customer_is_refused(portal: Portal, acme: NewBusiness) -> None:
     mine, my_token = await signed_in(portal, acme, "hal@example.com")
     theirs, their_token = await signed_in(portal, acme, "ida@example.com")
     claims = claims_of(my_token)
@@ -230,8 +224,10 @@ async def test_cookie_works_for_get_and_json_post_but_not_for_forms(
     for content_type, body in (
         ("application/x-www-form-urlencoded", "query=%7Bme%7Bid%7D%7D"),
         ("text/plain", json.dumps({"query": "{me{id}}"})),
-        ("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; '
-         'name="query"\r\n\r\n{me{id}}\r\n--b--\r\n'),
+        (
+            "multipart/form-data; boundary=b",
+            '--b\r\nContent-Disposition: form-data; name="query"\r\n\r\n{me{id}}\r\n--b--\r\n',
+        ),
     ):
         response = await portal.http.post(
             "/graphql", content=body, headers={**cookie, "Content-Type": content_type}
