@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 from models import Customer
 from services.clock import now
 from services.errors import NotFound, ServiceError
+from services.events import customer_event
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.validation import clean_name, email_key, normalize_email, normalize_phone
@@ -61,7 +62,12 @@ async def create_customer(
     if await find_customer_by_email(scope, email) is not None:
         raise _email_taken()
     try:
-        return await Customer.create(business_id=scope.business_id, mode=scope.mode, **fields)
+        async with in_transaction():
+            customer = await Customer.create(
+                business_id=scope.business_id, mode=scope.mode, **fields
+            )
+            await customer_event("customer.created", customer)
+            return customer
     except IntegrityError as exc:  # lost a race with a concurrent create
         raise _email_taken() from exc
 
@@ -105,4 +111,5 @@ async def update_customer(
             except IntegrityError as exc:
                 raise _email_taken() from exc
             await customer.refresh_from_db()
+            await customer_event("customer.updated", customer)
     return customer

@@ -3,17 +3,40 @@ change. Their delivery to merchants' endpoints is the webhook sender's job."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from models import Mode, OutboxKind, OutboxMessage, WebhookEvent
+from models import (
+    Customer,
+    Mode,
+    OutboxKind,
+    OutboxMessage,
+    Payment,
+    PaymentMethod,
+    Subscription,
+    WebhookEvent,
+)
 from services.clock import now
+
+_last_timestamp: datetime | None = None
+
+
+def _event_time() -> datetime:
+    """Strictly increasing within the process, so that events recorded in one transaction
+    (payment.succeeded, then subscription.active) keep their order even under a frozen clock."""
+    global _last_timestamp
+    at = now()
+    if _last_timestamp is not None and at <= _last_timestamp:
+        at = _last_timestamp + timedelta(microseconds=1)
+    _last_timestamp = at
+    return at
 
 
 async def record_event(
     business_id: str, mode: Mode, event_type: str, data: dict[str, Any]
 ) -> WebhookEvent:
     """Call inside the transaction of the change the event reports."""
-    at = now()
+    at = _event_time()
     event = await WebhookEvent.create(
         business_id=business_id,
         mode=mode,
@@ -33,5 +56,85 @@ async def record_event(
         mode=mode.value,
         payload=event.id,
         next_attempt_at=at,
+        created_at=at,
     )
     return event
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subscription_data(row: Subscription) -> dict[str, Any]:
+    return {
+        "subscription_id": row.id,
+        "customer_id": row.customer_id,  # type: ignore[attr-defined]
+        "product_id": row.product_id,  # type: ignore[attr-defined]
+        "payment_method_id": row.payment_method_id,  # type: ignore[attr-defined]
+        "status": row.status.value,
+        "recurring_pre_tax_amount": row.price_amount,
+        "currency": row.currency,
+        "payment_frequency_interval": row.interval.value,
+        "payment_frequency_count": row.interval_count,
+        "previous_billing_date": _iso(row.current_period_start),
+        "next_billing_date": _iso(row.next_billing_date),
+        "cancel_at_next_billing_date": row.cancel_at_next_billing_date,
+        "cancelled_at": _iso(row.cancelled_at),
+        "cancellation_reason": row.cancellation_reason,
+        "created_at": _iso(row.created_at),
+    }
+
+
+def payment_data(row: Payment) -> dict[str, Any]:
+    return {
+        "payment_id": row.id,
+        "customer_id": row.customer_id,  # type: ignore[attr-defined]
+        "subscription_id": row.subscription_id,  # type: ignore[attr-defined]
+        "invoice_id": row.invoice_id,  # type: ignore[attr-defined]
+        "status": row.status.value,
+        "total_amount": row.amount,
+        "currency": row.currency,
+        "card_network": row.card_brand,
+        "card_last_four": row.card_last4,
+        "error_code": row.failure_code,
+        "error_message": row.failure_message,
+        "created_at": _iso(row.created_at),
+    }
+
+
+def customer_data(row: Customer) -> dict[str, Any]:
+    return {
+        "customer_id": row.id,
+        "email": row.email,
+        "name": row.name,
+        "phone_number": row.phone_number,
+        "created_at": _iso(row.created_at),
+    }
+
+
+def payment_method_data(row: PaymentMethod) -> dict[str, Any]:
+    return {
+        "payment_method_id": row.id,
+        "customer_id": row.customer_id,  # type: ignore[attr-defined]
+        "card_network": row.brand,
+        "card_last_four": row.last4,
+        "expiry_month": row.exp_month,
+        "expiry_year": row.exp_year,
+    }
+
+
+async def subscription_event(event_type: str, row: Subscription) -> None:
+    await record_event(row.business_id, row.mode, event_type, subscription_data(row))  # type: ignore[attr-defined]
+
+
+async def payment_event(row: Payment) -> None:
+    event_type = "payment.succeeded" if row.status.value == "succeeded" else "payment.failed"
+    await record_event(row.business_id, row.mode, event_type, payment_data(row))  # type: ignore[attr-defined]
+
+
+async def customer_event(event_type: str, row: Customer) -> None:
+    await record_event(row.business_id, row.mode, event_type, customer_data(row))  # type: ignore[attr-defined]
+
+
+async def payment_method_event(event_type: str, row: PaymentMethod) -> None:
+    await record_event(row.business_id, row.mode, event_type, payment_method_data(row))  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from services.clock import now
 from services.crypto import new_token, token_hash
 from services.customers import find_customer_by_email, get_customer
 from services.errors import LinkExpired, ServiceError
+from services.events import customer_event
 from services.outbox import enqueue_email, notify_worker
 from services.scope import Scope
 from services.validation import check_return_url, email_key, normalize_email
@@ -237,6 +238,7 @@ async def confirm_email_change(
         customer.email_normalized = email_key(new_email)
         customer.updated_at = now()
         await customer.save(update_fields=["email", "email_normalized", "updated_at"])
+        await customer_event("customer.updated", customer)
         business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
         if email_key(old_email) != customer.email_normalized:
             notice = mailers.email_changed_notice(

@@ -32,6 +32,7 @@ from services.billing.periods import add_interval
 from services.billing.subscriptions import get_subscription
 from services.clock import now
 from services.errors import InvalidState
+from services.events import payment_event, payment_method_event, subscription_event
 from services.ids import new_id
 from services.outbox import notify_worker
 from services.payments.cards import CardDetails
@@ -81,16 +82,22 @@ async def _swap(scope: Scope, subscription: Subscription, source: PaymentSource)
     authorization first."""
     customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
     method = source.method
+    saved = None
     if method is None:
         assert source.card is not None
         saved = await gateway_for(scope.mode).save_card(source.card)
-        method = await store_saved_card(scope, customer_id, saved)
-    changed = await Subscription.filter(
-        id=subscription.id, status=SubscriptionStatus.ACTIVE
-    ).update(payment_method_id=method.id, updated_at=now())
-    if changed != 1:
-        raise InvalidState("The subscription changed meanwhile. Try again.")
-    await subscription.refresh_from_db()
+    async with in_transaction():
+        if saved is not None:
+            method = await store_saved_card(scope, customer_id, saved)
+            await payment_method_event("payment_method.added", method)
+        assert method is not None
+        changed = await Subscription.filter(
+            id=subscription.id, status=SubscriptionStatus.ACTIVE
+        ).update(payment_method_id=method.id, updated_at=now())
+        if changed != 1:
+            raise InvalidState("The subscription changed meanwhile. Try again.")
+        await subscription.refresh_from_db()
+        await subscription_event("subscription.updated", subscription)
     return BillingResult(subscription=subscription)
 
 
@@ -176,6 +183,9 @@ async def _pay_and_reactivate(
                 await invoice.refresh_from_db()
                 await send_receipt(settings, payment, invoice, product.name)
             await send_reactivated(settings, subscription, product)
+            if result is not None:
+                await payment_event(payment)  # before subscription.active, as merchants expect
+            await subscription_event("subscription.active", subscription)
             error = None
         else:
             await Payment.filter(id=payment.id).update(
@@ -191,6 +201,7 @@ async def _pay_and_reactivate(
             await subscription.refresh_from_db()
             await payment.refresh_from_db()
             invoice = open_invoices[-1] if open_invoices else None
+            await payment_event(payment)
             error = decline_error(result)
     notify_worker()
     return BillingResult(subscription, payment, invoice, error)

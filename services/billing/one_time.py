@@ -22,6 +22,7 @@ from services.billing.products import get_product
 from services.clock import now
 from services.customers import get_customer
 from services.errors import ServiceError
+from services.events import payment_event
 from services.ids import new_id
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
@@ -105,6 +106,7 @@ async def create_payment(
                 await invoice.refresh_from_db()
                 await send_receipt(settings, payment, invoice, product.name)
                 await issue_license_key(product, customer_id=customer.id, payment_id=payment.id)
+                await payment_event(payment)
                 error = None
             else:
                 await Payment.filter(id=payment.id).update(
@@ -117,6 +119,7 @@ async def create_payment(
                 await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
                 await payment.refresh_from_db()
                 await invoice.refresh_from_db()
+                await payment_event(payment)
                 error = decline_error(result)
         notify_worker()
         return BillingResult(payment=payment, invoice=invoice, error=error)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from tortoise.transactions import in_transaction
+
 from models import Mode, PaymentMethod, Subscription, SubscriptionStatus
 from services.clock import now
 from services.errors import ConfigurationError, InvalidState, NotFound
+from services.events import payment_method_event
 from services.payments.cards import CardDetails, check_card
 from services.payments.gateway import SavedCard, gateway_for
 from services.scope import Scope
@@ -40,7 +43,10 @@ async def store_saved_card(scope: Scope, customer_id: str, saved: SavedCard) -> 
 async def add_payment_method(scope: Scope, customer_id: str, card: CardDetails) -> PaymentMethod:
     """Saves a card after a zero-amount check by the gateway; refused cards are not saved."""
     saved = await gateway_for(scope.mode).save_card(card)
-    return await store_saved_card(scope, customer_id, saved)
+    async with in_transaction():
+        method = await store_saved_card(scope, customer_id, saved)
+        await payment_method_event("payment_method.added", method)
+    return method
 
 
 async def get_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:
@@ -79,6 +85,8 @@ async def remove_payment_method(scope: Scope, customer_id: str, method_id: str) 
             code="PAYMENT_METHOD_IN_USE",
             field=["paymentMethodId"],
         )
-    method.removed_at = now()
-    await method.save(update_fields=["removed_at"])
+    async with in_transaction():
+        method.removed_at = now()
+        await method.save(update_fields=["removed_at"])
+        await payment_method_event("payment_method.removed", method)
     return method

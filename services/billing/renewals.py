@@ -22,6 +22,7 @@ from services.billing.invoices import create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
 from services.clock import now
+from services.events import payment_event, subscription_event
 from services.ids import new_id
 from services.outbox import notify_worker
 from services.payments.gateway import ChargeResult, gateway_for
@@ -75,12 +76,16 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
     """Returns "renewed", "failed", "ended", or None when another worker got there first."""
     at = now()
     if subscription.cancel_at_next_billing_date:
-        ended = await Subscription.filter(
-            id=subscription.id,
-            status=SubscriptionStatus.ACTIVE,
-            cancel_at_next_billing_date=True,
-            charging_payment_id__isnull=True,
-        ).update(status=SubscriptionStatus.CANCELLED, cancelled_at=at, updated_at=at)
+        async with in_transaction():
+            ended = await Subscription.filter(
+                id=subscription.id,
+                status=SubscriptionStatus.ACTIVE,
+                cancel_at_next_billing_date=True,
+                charging_payment_id__isnull=True,
+            ).update(status=SubscriptionStatus.CANCELLED, cancelled_at=at, updated_at=at)
+            if ended:
+                await subscription.refresh_from_db()
+                await subscription_event("subscription.cancelled", subscription)
         return "ended" if ended else None
 
     product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
@@ -161,6 +166,9 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             await payment.refresh_from_db()
             await invoice.refresh_from_db()
             await send_receipt(settings, payment, invoice, product.name)
+            await subscription.refresh_from_db()
+            await payment_event(payment)
+            await subscription_event("subscription.renewed", subscription)
             outcome = "renewed"
         else:
             await Payment.filter(id=payment.id).update(
@@ -175,6 +183,9 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             )
             await subscription.refresh_from_db()
             await send_on_hold(settings, subscription, product, invoice.amount_due)
+            await payment.refresh_from_db()
+            await payment_event(payment)
+            await subscription_event("subscription.on_hold", subscription)
             outcome = "failed"
     notify_worker()
     return outcome

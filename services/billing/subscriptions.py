@@ -36,6 +36,7 @@ from services.billing.products import get_product
 from services.clock import now
 from services.customers import get_customer
 from services.errors import InvalidState, NotFound, ServiceError
+from services.events import payment_event, subscription_event
 from services.ids import new_id
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
@@ -196,6 +197,9 @@ async def _subscribe(
                 subscription_id=subscription.id,
                 payment_id=payment.id,
             )
+            await subscription.refresh_from_db()
+            await payment_event(payment)
+            await subscription_event("subscription.active", subscription)
             error = None
         else:
             await Payment.filter(id=payment.id).update(
@@ -210,6 +214,10 @@ async def _subscribe(
             await Subscription.filter(id=subscription.id).update(
                 status=SubscriptionStatus.FAILED, charging_payment_id=None, updated_at=at
             )
+            await payment.refresh_from_db()
+            await subscription.refresh_from_db()
+            await payment_event(payment)
+            await subscription_event("subscription.failed", subscription)
             error = decline_error(result)
     notify_worker()
     await subscription.refresh_from_db()
@@ -255,8 +263,10 @@ async def update_subscription(
         changes["cancel_at_next_billing_date"] = cancel_at_next_billing_date
     if changes:
         changes["updated_at"] = now()
-        await Subscription.filter(id=subscription.id).update(**changes)
-        await subscription.refresh_from_db()
+        async with in_transaction():
+            await Subscription.filter(id=subscription.id).update(**changes)
+            await subscription.refresh_from_db()
+            await subscription_event("subscription.updated", subscription)
     return subscription
 
 
@@ -302,24 +312,29 @@ async def cancel_subscription(
         await subscription.refresh_from_db()
         product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
         await send_cancelled(settings, subscription, product)
+        await subscription_event(
+            "subscription.updated" if at_period_end else "subscription.cancelled", subscription
+        )
     notify_worker()
     return subscription
 
 
 async def undo_cancellation(scope: Scope, subscription_id: str) -> Subscription:
     subscription = await get_subscription(scope, subscription_id)
-    changed = await Subscription.filter(
-        id=subscription.id, status=SubscriptionStatus.ACTIVE, cancel_at_next_billing_date=True
-    ).update(
-        cancel_at_next_billing_date=False,
-        cancellation_reason=None,
-        cancellation_comment=None,
-        updated_at=now(),
-    )
-    if changed != 1:
-        raise InvalidState(
-            "Only a subscription set to end at its period end can be resumed.",
-            field=["subscriptionId"],
+    async with in_transaction():
+        changed = await Subscription.filter(
+            id=subscription.id, status=SubscriptionStatus.ACTIVE, cancel_at_next_billing_date=True
+        ).update(
+            cancel_at_next_billing_date=False,
+            cancellation_reason=None,
+            cancellation_comment=None,
+            updated_at=now(),
         )
-    await subscription.refresh_from_db()
+        if changed != 1:
+            raise InvalidState(
+                "Only a subscription set to end at its period end can be resumed.",
+                field=["subscriptionId"],
+            )
+        await subscription.refresh_from_db()
+        await subscription_event("subscription.updated", subscription)
     return subscription
