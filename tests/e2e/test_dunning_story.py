@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pypdf import PdfReader
 
 from conftest import Portal
+from models import WebhookEvent
 from services.businesses import NewBusiness
 from support import (
     SIGN_IN,
@@ -183,3 +184,13 @@ async def test_on_hold_subscription_is_revived_with_a_new_card(
     signed_url = invoices[0]["pdfUrl"]
     anonymous = await portal.http.get(signed_url.removeprefix("http://portal.test"))
     assert anonymous.status_code == 200 and anonymous.content.startswith(b"%PDF")
+
+    # The events a merchant's webhook receives, in order: the payment before the reactivation.
+    types = [
+        e.type
+        for e in await WebhookEvent.filter(business_id=acme.business.id).order_by("created_at")
+    ]
+    assert types[-2:] == ["payment.succeeded", "subscription.active"]
+    assert "subscription.on_hold" in types and "payment.failed" in types
+    on_hold = types.index("subscription.on_hold")
+    assert types[on_hold:].count("subscription.active") == 1
