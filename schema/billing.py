@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers import billing as resolve
 from resolvers.context import Context
 from schema.billing_types import (
+    CancellationReason,
     Invoice,
     Payment,
     PaymentMethod,
@@ -20,12 +21,6 @@ from schema.billing_types import (
 from schema.errors import UserError, user_errors
 from schema.types import Connection, connection
 from services.billing.charging import BillingResult
-from services.billing.subscriptions import CancellationReason as CancellationReasonEnum
-
-CancellationReason = strawberry.enum(
-    CancellationReasonEnum,
-    description="Why a customer cancels (the reasons Stripe and Dodo share).",
-)
 
 
 @strawberry.input(description="Test mode only: live mode takes a processor's token instead.")

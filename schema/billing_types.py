@@ -11,12 +11,17 @@ import models
 from resolvers.context import Context
 from schema.types import Node
 from services.billing.invoice_links import signed_pdf_url
+from services.billing.subscriptions import CancellationReason as CancellationReasonEnum
 from services.money import format_money
 
 SubscriptionStatus = strawberry.enum(models.SubscriptionStatus)
 PaymentStatus = strawberry.enum(models.PaymentStatus)
 InvoiceStatus = strawberry.enum(models.InvoiceStatus)
 TimeInterval = strawberry.enum(models.TimeInterval)
+CancellationReason = strawberry.enum(
+    CancellationReasonEnum,
+    description="Why a customer cancels (the reasons Stripe and Dodo share).",
+)
 
 
 @strawberry.type(description="An amount in the currency's minor unit (cents; yen for JPY).")
@@ -94,7 +99,7 @@ class Subscription(Node):
     next_billing_date: datetime | None
     cancel_at_next_billing_date: bool
     cancelled_at: datetime | None
-    cancellation_reason: str | None
+    cancellation_reason: CancellationReason | None
     cancellation_comment: str | None
     created_at: datetime
     product_id: strawberry.Private[str]
@@ -112,7 +117,9 @@ class Subscription(Node):
             next_billing_date=row.next_billing_date,
             cancel_at_next_billing_date=row.cancel_at_next_billing_date,
             cancelled_at=row.cancelled_at,
-            cancellation_reason=row.cancellation_reason,
+            cancellation_reason=CancellationReasonEnum(row.cancellation_reason)
+            if row.cancellation_reason
+            else None,
             cancellation_comment=row.cancellation_comment,
             created_at=row.created_at,
             product_id=row.product_id,  # type: ignore[attr-defined]

@@ -7,9 +7,20 @@ class ServiceError(Exception):
     """An expected failure: a stable UPPER_SNAKE code, a message for people, the input field."""
 
     code = "INVALID_INPUT"
+    # True when the request only lost a race: its idempotency key is released, not answered,
+    # so a retry with the same key runs again.
+    retryable = False
 
-    def __init__(self, message: str, *, code: str | None = None, field: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: list[str] | None = None,
+        retryable: bool = False,
+    ):
         super().__init__(message)
+        self.retryable = retryable
         if code is not None:
             self.code = code
         self.message = message

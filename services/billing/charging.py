@@ -3,6 +3,7 @@ transactions, and the result handed back to resolvers."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,11 +13,14 @@ from services.billing.payment_methods import get_payment_method
 from services.errors import ServiceError
 from services.payments import idempotency
 from services.payments.cards import CardDetails, CardError, card_brand
-from services.payments.gateway import ChargeResult, SavedCard, gateway_for
+from services.payments.gateway import ChargeResult, SavedCard, gateway_for, require_configured
 from services.scope import Scope
 
 if TYPE_CHECKING:
     from app.settings import Settings
+
+
+logger = logging.getLogger("portal.billing")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class PaymentSource:
 async def resolve_source(
     scope: Scope, customer_id: str, payment_method_id: str | None, card: CardDetails | None
 ) -> PaymentSource:
+    require_configured(scope.mode)
     if (payment_method_id is None) == (card is None):
         raise ServiceError(
             "Give either paymentMethodId or card.", code="INVALID_INPUT", field=["paymentMethodId"]
@@ -53,14 +58,24 @@ async def resolve_source(
 async def charge_source(
     mode: Mode, payment: Payment, source: PaymentSource
 ) -> tuple[ChargeResult, SavedCard | None]:
-    """Step two of three: the gateway call, outside any transaction, keyed by the payment id."""
+    """Step two of three: the gateway call, outside any transaction, keyed by the payment id.
+    A processor that fails outright counts as a failed charge, so step three always runs and
+    nothing is left claimed or PROCESSING."""
     gateway = gateway_for(mode)
-    if source.card is not None:
-        return await gateway.charge_card(source.card, payment.amount, payment.currency, payment.id)
-    assert source.method is not None
-    result = await gateway.charge(
-        source.method.gateway_token, payment.amount, payment.currency, payment.id
-    )
+    try:
+        if source.card is not None:
+            return await gateway.charge_card(
+                source.card, payment.amount, payment.currency, payment.id
+            )
+        assert source.method is not None
+        result = await gateway.charge(
+            source.method.gateway_token, payment.amount, payment.currency, payment.id
+        )
+    except Exception as exc:
+        logger.warning("charge %s failed at the gateway: %s", payment.id, type(exc).__name__)
+        return ChargeResult(
+            False, None, "PROCESSING_ERROR", "The payment could not be processed."
+        ), None
     return result, None
 
 
@@ -133,7 +148,10 @@ async def with_idempotency(
     try:
         result = await work()
     except ServiceError as error:
-        await idempotency.finish(claim, BillingResult(error=error).to_record())
+        if error.retryable:
+            await idempotency.release(claim)
+        else:
+            await idempotency.finish(claim, BillingResult(error=error).to_record())
         raise
     except BaseException:
         await idempotency.release(claim)

@@ -140,6 +140,7 @@ async def _pay_and_reactivate(
             "A payment for this subscription is already under way.",
             code="PAYMENT_IN_PROGRESS",
             field=["subscriptionId"],
+            retryable=True,
         )
 
     # Step 2: the gateway, keyed by the payment id.

@@ -134,3 +134,10 @@ _LIVE = UnconfiguredLiveGateway()
 
 def gateway_for(mode: Mode) -> PaymentGateway:
     return _TEST if mode == Mode.TEST else _LIVE
+
+
+def require_configured(mode: Mode) -> None:
+    """Refuses before anything is recorded when the mode has no processor."""
+    gateway = gateway_for(mode)
+    if isinstance(gateway, UnconfiguredLiveGateway):
+        raise gateway._refuse()
