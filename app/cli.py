@@ -92,9 +92,17 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_billing_run(settings: Settings, args: argparse.Namespace) -> int:
     from services.billing.renewals import renew_due_subscriptions
+    from services.billing.settlement import settle_stale_payments
 
-    summary = asyncio.run(_with_db(settings, lambda: renew_due_subscriptions(settings)))
-    print(f"renewed {summary.renewed}, failed {summary.failed}, ended {summary.ended}")
+    async def run() -> str:
+        settled = await settle_stale_payments(settings)
+        summary = await renew_due_subscriptions(settings)
+        return (
+            f"settled {settled}, renewed {summary.renewed}, failed {summary.failed}, "
+            f"ended {summary.ended}"
+        )
+
+    print(asyncio.run(_with_db(settings, run)))
     return 0
 
 

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from models import Invoice, Mode, Payment, PaymentMethod, Subscription
-from services.billing.payment_methods import get_payment_method
+from models import Invoice, Mode, Payment, PaymentMethod, PaymentStatus, Subscription
+from services.billing.payment_methods import get_payment_method, store_saved_card
+from services.clock import now
 from services.errors import ServiceError
 from services.payments import idempotency
 from services.payments.cards import CardDetails, CardError, card_brand
@@ -77,6 +78,41 @@ async def charge_source(
             False, None, "PROCESSING_ERROR", "The payment could not be processed."
         ), None
     return result, None
+
+
+async def record_payment_outcome(
+    payment: Payment, result: ChargeResult, method: PaymentMethod | None
+) -> bool:
+    """Moves a PROCESSING payment to SUCCEEDED or FAILED, once: False if something else (a
+    concurrent settlement) already recorded it. Call inside step three's transaction."""
+    fields: dict[str, Any] = {
+        "gateway_reference": result.reference,
+        "updated_at": now(),
+    }
+    if result.succeeded:
+        fields.update(status=PaymentStatus.SUCCEEDED)
+        if method is not None:
+            fields["payment_method_id"] = method.id
+    else:
+        fields.update(
+            status=PaymentStatus.FAILED,
+            failure_code=result.failure_code,
+            failure_message=result.failure_message,
+        )
+    changed = await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(**fields)
+    if changed:
+        await payment.refresh_from_db()
+    return changed == 1
+
+
+async def attach_saved_card(
+    scope: Scope, customer_id: str, payment: Payment, saved: SavedCard
+) -> PaymentMethod:
+    """After a successful inline-card charge: the card is kept, and the payment points at it."""
+    method = await store_saved_card(scope, customer_id, saved)
+    await Payment.filter(id=payment.id).update(payment_method_id=method.id)
+    payment.payment_method_id = method.id  # type: ignore[attr-defined]
+    return method
 
 
 def decline_error(result: ChargeResult) -> CardError:

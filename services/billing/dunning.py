@@ -12,6 +12,7 @@ from models import (
     Invoice,
     InvoiceStatus,
     Payment,
+    PaymentMethod,
     PaymentStatus,
     Product,
     Subscription,
@@ -20,9 +21,11 @@ from models import (
 from services.billing.charging import (
     BillingResult,
     PaymentSource,
+    attach_saved_card,
     card_request,
     charge_source,
     decline_error,
+    record_payment_outcome,
     resolve_source,
     with_idempotency,
 )
@@ -31,12 +34,12 @@ from services.billing.payment_methods import store_saved_card
 from services.billing.periods import add_interval
 from services.billing.subscriptions import get_subscription
 from services.clock import now
-from services.errors import InvalidState
+from services.errors import InvalidState, ServiceError
 from services.events import payment_event, payment_method_event, subscription_event
 from services.ids import new_id
 from services.outbox import notify_worker
 from services.payments.cards import CardDetails
-from services.payments.gateway import gateway_for
+from services.payments.gateway import ChargeResult, SavedCard, gateway_for
 from services.scope import Scope
 
 if TYPE_CHECKING:
@@ -152,57 +155,63 @@ async def _pay_and_reactivate(
             saved = await gateway_for(scope.mode).save_card(source.card)
 
     # Step 3: record the outcome.
-    at = now()
+    error = await finish_reactivation(
+        settings, subscription, payment, open_invoices, source.method, saved, result
+    )
+    notify_worker()
+    await subscription.refresh_from_db()
+    await payment.refresh_from_db()
+    invoice = open_invoices[-1] if open_invoices else None
+    if invoice is not None:
+        await invoice.refresh_from_db()
+    return BillingResult(subscription, payment, invoice, error)
+
+
+async def finish_reactivation(
+    settings: Settings,
+    subscription: Subscription,
+    payment: Payment,
+    open_invoices: list[Invoice],
+    method: PaymentMethod | None,
+    saved: SavedCard | None,
+    result: ChargeResult | None,
+) -> ServiceError | None:
+    """Step three of paying what an ON_HOLD subscription owes (also run by settlement after a
+    crash). `result` is None when nothing was owed and nothing was charged."""
+    scope = Scope(subscription.business_id, subscription.mode)  # type: ignore[attr-defined]
+    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
     product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+    at = now()
     async with in_transaction():
-        if result is None or result.succeeded:
-            method = source.method or (
-                await store_saved_card(scope, customer_id, saved) if saved else None
-            )
-            await Payment.filter(id=payment.id).update(
-                status=PaymentStatus.SUCCEEDED if result else PaymentStatus.CANCELLED,
-                gateway_reference=result.reference if result else None,
-                payment_method_id=method.id if method else None,
-                updated_at=at,
-            )
-            await Invoice.filter(id__in=[i.id for i in open_invoices]).update(
-                status=InvoiceStatus.PAID, amount_due=0, paid_at=at
-            )
-            next_billing = add_interval(at, subscription.interval, subscription.interval_count)
-            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
-                status=SubscriptionStatus.ACTIVE,
-                payment_method_id=method.id if method else subscription.payment_method_id,  # type: ignore[attr-defined]
-                current_period_start=at,
-                next_billing_date=next_billing,
-                charging_payment_id=None,
-                updated_at=at,
-            )
-            await subscription.refresh_from_db()
-            await payment.refresh_from_db()
-            invoice = open_invoices[-1] if open_invoices else None
-            if invoice is not None and result is not None:
-                await invoice.refresh_from_db()
-                await send_receipt(settings, payment, invoice, product.name)
-            await send_reactivated(settings, subscription, product)
-            if result is not None:
-                await payment_event(payment)  # before subscription.active, as merchants expect
-            await subscription_event("subscription.active", subscription)
-            error = None
-        else:
-            await Payment.filter(id=payment.id).update(
-                status=PaymentStatus.FAILED,
-                failure_code=result.failure_code,
-                failure_message=result.failure_message,
-                gateway_reference=result.reference,
-                updated_at=at,
-            )
+        outcome = result or ChargeResult(True, None)
+        if not await record_payment_outcome(payment, outcome, method):
+            return None  # settled already
+        if not outcome.succeeded:
             await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
                 charging_payment_id=None
             )
-            await subscription.refresh_from_db()
-            await payment.refresh_from_db()
-            invoice = open_invoices[-1] if open_invoices else None
             await payment_event(payment)
-            error = decline_error(result)
-    notify_worker()
-    return BillingResult(subscription, payment, invoice, error)
+            return decline_error(outcome)
+        if method is None and saved is not None:
+            method = await attach_saved_card(scope, customer_id, payment, saved)
+        await Invoice.filter(id__in=[i.id for i in open_invoices]).update(
+            status=InvoiceStatus.PAID, amount_due=0, paid_at=at
+        )
+        await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+            status=SubscriptionStatus.ACTIVE,
+            payment_method_id=method.id if method else subscription.payment_method_id,  # type: ignore[attr-defined]
+            current_period_start=at,
+            next_billing_date=add_interval(at, subscription.interval, subscription.interval_count),
+            charging_payment_id=None,
+            updated_at=at,
+        )
+        await subscription.refresh_from_db()
+        invoice = open_invoices[-1] if open_invoices else None
+        if invoice is not None and result is not None:
+            await invoice.refresh_from_db()
+            await send_receipt(settings, payment, invoice, product.name)
+        await send_reactivated(settings, subscription, product)
+        if result is not None:
+            await payment_event(payment)  # before subscription.active, as merchants expect
+        await subscription_event("subscription.active", subscription)
+        return None

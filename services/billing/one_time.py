@@ -6,18 +6,19 @@ from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
-from models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from models import Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus, Product
 from services.billing.charging import (
     BillingResult,
+    attach_saved_card,
     card_request,
     charge_source,
     decline_error,
+    record_payment_outcome,
     resolve_source,
     with_idempotency,
 )
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_receipt
-from services.billing.payment_methods import store_saved_card
 from services.billing.products import get_product
 from services.clock import now
 from services.customers import get_customer
@@ -28,6 +29,7 @@ from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Page, paginate
 from services.payments.cards import CardDetails
+from services.payments.gateway import ChargeResult, SavedCard
 from services.scope import Scope
 
 if TYPE_CHECKING:
@@ -87,46 +89,47 @@ async def create_payment(
                 card_last4=source.last4,
             )
         result, saved = await charge_source(scope.mode, payment, source)
-        at = now()
-        async with in_transaction():
-            if result.succeeded:
-                method = source.method or (
-                    await store_saved_card(scope, customer.id, saved) if saved else None
-                )
-                await Payment.filter(id=payment.id).update(
-                    status=PaymentStatus.SUCCEEDED,
-                    gateway_reference=result.reference,
-                    payment_method_id=method.id if method else None,
-                    updated_at=at,
-                )
-                await Invoice.filter(id=invoice.id).update(
-                    status=InvoiceStatus.PAID, amount_due=0, paid_at=at
-                )
-                await payment.refresh_from_db()
-                await invoice.refresh_from_db()
-                await send_receipt(settings, payment, invoice, product.name)
-                await issue_license_key(product, customer_id=customer.id, payment_id=payment.id)
-                await payment_event(payment)
-                error = None
-            else:
-                await Payment.filter(id=payment.id).update(
-                    status=PaymentStatus.FAILED,
-                    failure_code=result.failure_code,
-                    failure_message=result.failure_message,
-                    gateway_reference=result.reference,
-                    updated_at=at,
-                )
-                await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
-                await payment.refresh_from_db()
-                await invoice.refresh_from_db()
-                await payment_event(payment)
-                error = decline_error(result)
+        error = await finish_one_time(
+            settings, payment, invoice, product, source.method, saved, result
+        )
         notify_worker()
+        await invoice.refresh_from_db()
         return BillingResult(payment=payment, invoice=invoice, error=error)
 
     return await with_idempotency(
         settings, scope, caller, idempotency_key, "createPayment", request, work
     )
+
+
+async def finish_one_time(
+    settings: Settings,
+    payment: Payment,
+    invoice: Invoice,
+    product: Product,
+    method: PaymentMethod | None,
+    saved: SavedCard | None,
+    result: ChargeResult,
+) -> ServiceError | None:
+    """Step three of createPayment (also run by settlement after a crash)."""
+    scope = Scope(payment.business_id, payment.mode)  # type: ignore[attr-defined]
+    customer_id: str = payment.customer_id  # type: ignore[attr-defined]
+    async with in_transaction():
+        if not await record_payment_outcome(payment, result, method):
+            return None  # settled already
+        if not result.succeeded:
+            await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
+            await payment_event(payment)
+            return decline_error(result)
+        if method is None and saved is not None:
+            await attach_saved_card(scope, customer_id, payment, saved)
+        await Invoice.filter(id=invoice.id).update(
+            status=InvoiceStatus.PAID, amount_due=0, paid_at=now()
+        )
+        await invoice.refresh_from_db()
+        await send_receipt(settings, payment, invoice, product.name)
+        await issue_license_key(product, customer_id=customer_id, payment_id=payment.id)
+        await payment_event(payment)
+        return None
 
 
 async def list_payments(

@@ -18,6 +18,7 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
+from services.billing.charging import PaymentSource, charge_source, record_payment_outcome
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
@@ -25,7 +26,7 @@ from services.clock import now
 from services.events import payment_event, subscription_event
 from services.ids import new_id
 from services.outbox import notify_worker
-from services.payments.gateway import ChargeResult, gateway_for
+from services.payments.gateway import ChargeResult
 from services.scope import Scope
 
 if TYPE_CHECKING:
@@ -138,54 +139,47 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
     if method is None:
         result = ChargeResult(False, None, "NO_PAYMENT_METHOD", "No card is on file.")
     else:
-        try:
-            result = await gateway_for(subscription.mode).charge(
-                method.gateway_token, payment.amount, payment.currency, payment.id
-            )
-        except Exception as exc:  # a processor outage must not leave the subscription claimed
-            logger.warning("renewal charge for %s failed: %s", subscription.id, type(exc).__name__)
-            result = ChargeResult(
-                False, None, "PROCESSING_ERROR", "The payment could not be processed."
-            )
+        result, _ = await charge_source(subscription.mode, payment, PaymentSource(method=method))
+    outcome = await finish_renewal(settings, subscription, invoice, payment, product, result)
+    notify_worker()
+    return outcome
 
+
+async def finish_renewal(
+    settings: Settings,
+    subscription: Subscription,
+    invoice: Invoice,
+    payment: Payment,
+    product: Product,
+    result: ChargeResult,
+) -> str | None:
+    """Step three of a renewal (also run by settlement after a crash): a new period and a PAID
+    invoice, or ON_HOLD with the invoice OPEN and an email with a fresh portal link."""
     at = now()
     async with in_transaction():
+        if not await record_payment_outcome(payment, result, None):
+            return None  # settled already
         if result.succeeded:
-            await Payment.filter(id=payment.id).update(
-                status=PaymentStatus.SUCCEEDED, gateway_reference=result.reference, updated_at=at
-            )
             await Invoice.filter(id=invoice.id).update(
                 status=InvoiceStatus.PAID, amount_due=0, paid_at=at
             )
             await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
-                current_period_start=period_start,
-                next_billing_date=period_end,
+                current_period_start=invoice.period_start,
+                next_billing_date=invoice.period_end,
                 charging_payment_id=None,
                 updated_at=at,
             )
-            await payment.refresh_from_db()
             await invoice.refresh_from_db()
             await send_receipt(settings, payment, invoice, product.name)
             await subscription.refresh_from_db()
             await payment_event(payment)
             await subscription_event("subscription.renewed", subscription)
-            outcome = "renewed"
-        else:
-            await Payment.filter(id=payment.id).update(
-                status=PaymentStatus.FAILED,
-                failure_code=result.failure_code,
-                failure_message=result.failure_message,
-                gateway_reference=result.reference,
-                updated_at=at,
-            )
-            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
-                status=SubscriptionStatus.ON_HOLD, charging_payment_id=None, updated_at=at
-            )
-            await subscription.refresh_from_db()
-            await send_on_hold(settings, subscription, product, invoice.amount_due)
-            await payment.refresh_from_db()
-            await payment_event(payment)
-            await subscription_event("subscription.on_hold", subscription)
-            outcome = "failed"
-    notify_worker()
-    return outcome
+            return "renewed"
+        await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+            status=SubscriptionStatus.ON_HOLD, charging_payment_id=None, updated_at=at
+        )
+        await subscription.refresh_from_db()
+        await send_on_hold(settings, subscription, product, invoice.amount_due)
+        await payment_event(payment)
+        await subscription_event("subscription.on_hold", subscription)
+        return "failed"

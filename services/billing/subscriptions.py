@@ -14,6 +14,7 @@ from models import (
     InvoiceStatus,
     Mode,
     Payment,
+    PaymentMethod,
     PaymentStatus,
     Product,
     Subscription,
@@ -22,15 +23,16 @@ from models import (
 from services.billing.charging import (
     BillingResult,
     PaymentSource,
+    attach_saved_card,
     card_request,
     charge_source,
     decline_error,
+    record_payment_outcome,
     resolve_source,
     with_idempotency,
 )
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_cancelled, send_receipt
-from services.billing.payment_methods import store_saved_card
 from services.billing.periods import add_interval
 from services.billing.products import get_product
 from services.clock import now
@@ -42,6 +44,7 @@ from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Page, paginate
 from services.payments.cards import CardDetails
+from services.payments.gateway import ChargeResult, SavedCard
 from services.scope import Scope
 
 if TYPE_CHECKING:
@@ -165,30 +168,48 @@ async def _subscribe(
             card_last4=source.last4,
         )
     result, saved = await charge_source(scope.mode, payment, source)
+    error = await finish_first_charge(
+        settings, subscription, invoice, payment, product, source.method, saved, result
+    )
+    notify_worker()
+    await subscription.refresh_from_db()
+    await payment.refresh_from_db()
+    await invoice.refresh_from_db()
+    return BillingResult(subscription, payment, invoice, error)
+
+
+async def finish_first_charge(
+    settings: Settings,
+    subscription: Subscription,
+    invoice: Invoice,
+    payment: Payment,
+    product: Product,
+    method: PaymentMethod | None,
+    saved: SavedCard | None,
+    result: ChargeResult,
+) -> ServiceError | None:
+    """Step three of createSubscription (also run by settlement after a crash): ACTIVE with a
+    PAID invoice, or FAILED with the invoice void. Runs once per payment."""
+    scope = Scope(subscription.business_id, subscription.mode)  # type: ignore[attr-defined]
+    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
     at = now()
     async with in_transaction():
+        if not await record_payment_outcome(payment, result, method):
+            return None  # settled already
+        if result.succeeded and method is None and saved is not None:
+            method = await attach_saved_card(scope, customer_id, payment, saved)
         if result.succeeded:
-            method = source.method or (
-                await store_saved_card(scope, customer_id, saved) if saved else None
-            )
-            await Payment.filter(id=payment.id).update(
-                status=PaymentStatus.SUCCEEDED,
-                gateway_reference=result.reference,
-                payment_method_id=method.id if method else None,
-                updated_at=at,
-            )
             await Invoice.filter(id=invoice.id).update(
                 status=InvoiceStatus.PAID, amount_due=0, paid_at=at
             )
             await Subscription.filter(id=subscription.id).update(
                 status=SubscriptionStatus.ACTIVE,
                 payment_method_id=method.id if method else None,
-                current_period_start=start,
-                next_billing_date=end,
+                current_period_start=invoice.period_start,
+                next_billing_date=invoice.period_end,
                 charging_payment_id=None,
                 updated_at=at,
             )
-            await payment.refresh_from_db()
             await invoice.refresh_from_db()
             await send_receipt(settings, payment, invoice, product.name)
             await issue_license_key(
@@ -200,30 +221,16 @@ async def _subscribe(
             await subscription.refresh_from_db()
             await payment_event(payment)
             await subscription_event("subscription.active", subscription)
-            error = None
-        else:
-            await Payment.filter(id=payment.id).update(
-                status=PaymentStatus.FAILED,
-                failure_code=result.failure_code,
-                failure_message=result.failure_message,
-                gateway_reference=result.reference,
-                updated_at=at,
-            )
-            # Nothing is owed for a subscription that never started.
-            await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
-            await Subscription.filter(id=subscription.id).update(
-                status=SubscriptionStatus.FAILED, charging_payment_id=None, updated_at=at
-            )
-            await payment.refresh_from_db()
-            await subscription.refresh_from_db()
-            await payment_event(payment)
-            await subscription_event("subscription.failed", subscription)
-            error = decline_error(result)
-    notify_worker()
-    await subscription.refresh_from_db()
-    await payment.refresh_from_db()
-    await invoice.refresh_from_db()
-    return BillingResult(subscription, payment, invoice, error)
+            return None
+        # Nothing is owed for a subscription that never started.
+        await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
+        await Subscription.filter(id=subscription.id).update(
+            status=SubscriptionStatus.FAILED, charging_payment_id=None, updated_at=at
+        )
+        await subscription.refresh_from_db()
+        await payment_event(payment)
+        await subscription_event("subscription.failed", subscription)
+        return decline_error(result)
 
 
 async def update_subscription(

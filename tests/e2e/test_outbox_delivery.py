@@ -12,7 +12,7 @@ from datetime import timedelta
 from tortoise import connections
 
 from conftest import Portal
-from models import OutboxMessage, OutboxStatus
+from models import OutboxKind, OutboxMessage, OutboxStatus
 from services.businesses import NewBusiness
 from services.clock import clock
 from services.outbox import MAX_ATTEMPTS
@@ -60,7 +60,7 @@ async def test_smtp_down_then_up_delivers_once_after_the_backoff(
     assert link.startswith("http://portal.test/test/session/")
     assert await deliver_mail(portal.settings) == 0
 
-    [row] = await OutboxMessage.all()
+    [row] = await OutboxMessage.filter(kind=OutboxKind.EMAIL)
     assert row.status == OutboxStatus.PENDING
     assert row.attempts == 1
     assert row.last_error and "SMTP delivery via 127.0.0.1" in row.last_error
@@ -102,7 +102,7 @@ async def test_backoff_grows_and_gives_up_after_the_last_attempt(
     delays = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         assert await deliver_mail(portal.settings) == 0
-        [row] = await OutboxMessage.all()
+        [row] = await OutboxMessage.filter(kind=OutboxKind.EMAIL)
         assert row.attempts == attempt
         delays.append(row.next_attempt_at - clock.now())
         clock.advance(row.next_attempt_at - clock.now())
@@ -125,7 +125,7 @@ async def test_outbox_never_holds_the_link_token_in_plaintext(
     link = await invite(portal, acme.test_api_key, customer_id)
     token = token_of(link)
 
-    [row] = await OutboxMessage.all()
+    [row] = await OutboxMessage.filter(kind=OutboxKind.EMAIL)
     assert row.payload  # sealed, but there
     assert token not in row.payload
     stored = await all_rows_as_text("outbox_message")
@@ -151,7 +151,9 @@ async def test_two_concurrent_passes_send_each_message_exactly_once(
             portal.gql, acme.test_api_key, f"zoe{index}@example.com"
         )
         links.add(await invite(portal, acme.test_api_key, customer_id))
-    assert await OutboxMessage.filter(status=OutboxStatus.PENDING).count() == 5
+    assert (
+        await OutboxMessage.filter(kind=OutboxKind.EMAIL, status=OutboxStatus.PENDING).count() == 5
+    )
 
     first, second = await asyncio.gather(
         deliver_mail(portal.settings), deliver_mail(portal.settings)
@@ -164,7 +166,12 @@ async def test_two_concurrent_passes_send_each_message_exactly_once(
     ]
     assert len({str(mail["Message-ID"]) for mail in smtp.messages}) == 5
 
-    assert await OutboxMessage.filter(status=OutboxStatus.SENT, attempts=1).count() == 5
+    assert (
+        await OutboxMessage.filter(
+            kind=OutboxKind.EMAIL, status=OutboxStatus.SENT, attempts=1
+        ).count()
+        == 5
+    )
     again = await asyncio.gather(deliver_mail(portal.settings), deliver_mail(portal.settings))
     assert again == [0, 0]
     assert len(smtp.messages) == 5
