@@ -27,7 +27,9 @@ from app.settings import Settings
 from schema import build_schema
 from services import outbox
 from services.billing.renewals import renew_due_subscriptions
+from services.billing.settlement import settle_stale_payments
 from services.ratelimit import RateLimiter
+from services.webhooks import delivery as webhook_delivery
 
 logger = logging.getLogger("portal")
 
@@ -133,6 +135,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
             tasks: list[asyncio.Task[Any]] = []
             if settings.run_workers:
                 tasks.append(asyncio.create_task(run_outbox_worker(settings)))
+                tasks.append(asyncio.create_task(webhook_delivery.run_worker(settings)))
                 tasks.append(asyncio.create_task(run_billing_scheduler(settings)))
             try:
                 yield
@@ -185,6 +188,7 @@ async def run_billing_scheduler(settings: Settings, every_seconds: float = 60.0)
     conditional update, so several processes can run this side by side."""
     while True:
         try:
+            await settle_stale_payments(settings)
             summary = await renew_due_subscriptions(settings)
             if summary.renewed or summary.failed or summary.ended:
                 logger.info("billing cycle: %s", summary)

@@ -23,6 +23,7 @@ from .transport import (
     SMTPTransport,
     transport_from_url,
 )
+from .webhooks import webhook_endpoint_disabled
 
 __all__ = [
     "DeliveryError",
@@ -40,4 +41,5 @@ __all__ = [
     "subscription_on_hold",
     "subscription_reactivated",
     "transport_from_url",
+    "webhook_endpoint_disabled",
 ]

@@ -1,11 +1,19 @@
-"""Merchants' webhook endpoints, the events we emit, and each delivery attempt."""
+"""Merchants' webhook endpoints, the events we emit, their deliveries and each attempt."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import created_field, id_field, mode_field
+
+
+class WebhookDisabledReason(StrEnum):
+    MANUAL = "manual"  # the merchant turned it off
+    GONE = "gone"  # the endpoint answered 410 Gone
+    FAILING = "failing"  # it kept failing for days
 
 
 class WebhookEndpoint(Model):
@@ -16,10 +24,11 @@ class WebhookEndpoint(Model):
     description = fields.CharField(max_length=500, null=True)
     event_types = fields.JSONField(null=True)  # null: every event
     secret = fields.CharField(max_length=200)  # encrypted at rest
-    previous_secret = fields.CharField(max_length=200, null=True)
+    previous_secret = fields.CharField(max_length=200, null=True)  # encrypted; signs until expiry
     previous_secret_expires_at = fields.DatetimeField(null=True)
     disabled_at = fields.DatetimeField(null=True)
-    failing_since = fields.DatetimeField(null=True)
+    disabled_reason = fields.CharEnumField(WebhookDisabledReason, max_length=8, null=True)
+    failing_since = fields.DatetimeField(null=True)  # first failure since the last success
     created_at = created_field()
 
     class Meta:
@@ -40,11 +49,53 @@ class WebhookEvent(Model):
         indexes = (("business_id", "mode", "created_at"),)
 
 
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # every scheduled attempt failed, or the endpoint answered 410
+    CANCELLED = "cancelled"  # the endpoint was disabled before it got through
+
+
+class WebhookDelivery(Model):
+    # One event on its way to one endpoint. A redelivery is a new row, with its own attempts.
+    #
+    # A worker claims a due row by setting `locked_until` and its own `claim_token` with a
+    # conditional update, makes the HTTP call outside any transaction, and records the outcome
+    # only while its token still holds the row.
+
+    id = id_field("whd")
+    event = fields.ForeignKeyField("models.WebhookEvent", related_name="deliveries")
+    endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name="deliveries")
+    status = fields.CharEnumField(
+        WebhookDeliveryStatus, max_length=10, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)  # null once finished
+    locked_until = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=40, null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
+    last_response_status = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=500, null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    created_at = created_field()
+
+    class Meta:
+        table = "webhook_delivery"
+        indexes = (
+            ("status", "next_attempt_at"),
+            ("event_id", "created_at"),
+            ("endpoint_id", "created_at"),
+        )
+
+
 class WebhookAttempt(Model):
     id = id_field("wha")
     event = fields.ForeignKeyField("models.WebhookEvent", related_name="attempts")
     endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name="attempts")
-    attempt = fields.IntField()
+    delivery = fields.ForeignKeyField(
+        "models.WebhookDelivery", related_name="attempt_log", null=True
+    )
+    attempt = fields.IntField()  # 1 for the first attempt of its delivery
     succeeded = fields.BooleanField(default=False)
     response_status = fields.IntField(null=True)
     duration_ms = fields.IntField(null=True)

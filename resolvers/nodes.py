@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models import Invoice, LicenseKey, Payment, PaymentMethod, Product, Subscription
+from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 from resolvers.context import Context
 from services import customers
 from services.businesses import get_business
@@ -13,6 +14,8 @@ from services.ids import prefix_of
 
 # Objects a customer may also see when they are their own (the query adds customer_id).
 _OWNED = {"sub": Subscription, "pay": Payment, "inv": Invoice, "pm": PaymentMethod}
+# The merchant's alone: a customer's session never sees them.
+_MERCHANTS = {"whk": WebhookEndpoint, "evt": WebhookEvent}
 
 
 async def node(ctx: Context, node_id: str) -> Any:
@@ -28,6 +31,19 @@ async def node(ctx: Context, node_id: str) -> Any:
             return row
     if prefix == "lic":
         row = await LicenseKey.get_or_none(id=node_id, **scope.filters())
+        if row is not None:
+            return row
+    merchants = _MERCHANTS.get(prefix or "")
+    if merchants is not None and scope.customer_id is None:
+        row = await merchants.get_or_none(
+            id=node_id, business_id=scope.business_id, mode=scope.mode
+        )
+        if row is not None:
+            return row
+    if prefix == "wha" and scope.customer_id is None:
+        row = await WebhookAttempt.get_or_none(
+            id=node_id, event__business_id=scope.business_id, event__mode=scope.mode
+        )
         if row is not None:
             return row
     model = _OWNED.get(prefix or "")

@@ -15,16 +15,36 @@ from schema.merchant import MerchantMutation, MerchantQuery
 from schema.nodes import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.types import Business
+from schema.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhooksMutation,
+    WebhooksQuery,
+)
 
 
 @strawberry.type
-class Query(MerchantQuery, PortalQuery, BillingQuery, LicensingQuery, NodeQuery):
+class Query(
+    MerchantQuery,
+    PortalQuery,
+    BillingQuery,
+    LicensingQuery,
+    WebhooksQuery,
+    NodeQuery,
+):
     pass
 
 
 @strawberry.type
 class Mutation(
-    AccessMutation, MerchantMutation, PortalMutation, BillingMutation, LicensingMutation
+    AccessMutation,
+    MerchantMutation,
+    PortalMutation,
+    BillingMutation,
+    LicensingMutation,
+    WebhooksMutation,
 ):
     pass
 
@@ -48,6 +68,10 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
             PaymentMethod,
             LicenseKey,
             LicenseKeyInstance,
+            WebhookEndpoint,
+            WebhookEvent,
+            WebhookAttempt,
+            WebhookDelivery,
         ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

@@ -13,6 +13,7 @@ from schema.customer import Customer
 from schema.licensing import LicenseKey
 from schema.merchant import business_view
 from schema.types import Node
+from schema.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
 
 @strawberry.type
@@ -31,6 +32,9 @@ class NodeQuery:
             (models.Invoice, Invoice),
             (models.PaymentMethod, PaymentMethod),
             (models.LicenseKey, LicenseKey),
+            (models.WebhookEndpoint, WebhookEndpoint),
+            (models.WebhookEvent, WebhookEvent),
+            (models.WebhookAttempt, WebhookAttempt),
         ):
             if isinstance(row, model):
                 return view.from_model(row)  # type: ignore[attr-defined]

@@ -26,8 +26,11 @@ def _event_time() -> datetime:
     (payment.succeeded, then subscription.active) keep their order even under a frozen clock."""
     global _last_timestamp
     at = now()
-    if _last_timestamp is not None and at <= _last_timestamp:
-        at = _last_timestamp + timedelta(microseconds=1)
+    # Only a tie (or a step back of less than a second) is nudged forward; a clock that was
+    # moved back further is taken as it is.
+    last = _last_timestamp
+    if last is not None and last - timedelta(seconds=1) < at <= last:
+        at = last + timedelta(microseconds=1)
     _last_timestamp = at
     return at
 

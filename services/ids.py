@@ -25,6 +25,7 @@ PREFIXES = {
     "webhook_endpoint": "whk",
     "webhook_event": "evt",
     "webhook_attempt": "wha",
+    "webhook_delivery": "whd",
 }
 
 

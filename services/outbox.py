@@ -76,9 +76,19 @@ async def enqueue_email(
     return row
 
 
+_listeners: list[Callable[[], None]] = []
+
+
+def on_commit_notify(listener: Callable[[], None]) -> None:
+    """Other workers that deliver outbox rows (the webhook sender) ask to be woken too."""
+    _listeners.append(listener)
+
+
 def notify_worker() -> None:
     """Call after the transaction that enqueued messages has committed."""
     wakeup.set()
+    for listener in _listeners:
+        listener()
 
 
 Deliver = Callable[[OutboxMessage], Awaitable[None]]

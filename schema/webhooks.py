@@ -1,0 +1,367 @@
+"""Webhooks, for merchants: endpoints (with their secret shown once), the event log with every
+delivery attempt, secret rotation and redelivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models import webhooks as models
+from resolvers import webhooks as resolve
+from resolvers.context import Context
+from schema.errors import UserError, user_errors
+from schema.merchant import given
+from schema.types import Connection, Node, connection
+from services.webhooks.event_types import EVENT_TYPES
+
+WebhookDeliveryStatus = strawberry.enum(
+    models.WebhookDeliveryStatus, description="Where one event stands with one endpoint."
+)
+WebhookDisabledReason = strawberry.enum(
+    models.WebhookDisabledReason,
+    description="MANUAL: by the merchant; GONE: it answered 410; FAILING: it failed for days.",
+)
+
+
+@strawberry.type(description="A URL of the merchant's that receives signed events.")
+class WebhookEndpoint(Node):
+    url: str
+    description: str | None
+    event_types: list[str] | None = strawberry.field(
+        description="The event types it receives; null: every type."
+    )
+    disabled: bool
+    disabled_at: datetime | None
+    disabled_reason: WebhookDisabledReason | None
+    failing_since: datetime | None = strawberry.field(
+        description="Since when every attempt has failed; it is disabled after three days."
+    )
+    previous_secret_expires_at: datetime | None = strawberry.field(
+        description="After a rotation, the replaced secret also signs until then."
+    )
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:
+        return cls(
+            id=strawberry.ID(row.id),
+            url=row.url,
+            description=row.description,
+            event_types=list(row.event_types) if row.event_types is not None else None,
+            disabled=row.disabled_at is not None,
+            disabled_at=row.disabled_at,
+            disabled_reason=row.disabled_reason,  # type: ignore[arg-type]
+            failing_since=row.failing_since,
+            previous_secret_expires_at=row.previous_secret_expires_at,
+            created_at=row.created_at,
+        )
+
+
+async def _endpoint(info: Info[Context, None], endpoint_id: str) -> WebhookEndpoint:
+    row = await resolve.loaders(info.context).endpoint.load(endpoint_id)
+    assert row is not None  # deliveries and attempts go when their endpoint is deleted
+    return WebhookEndpoint.from_model(row)
+
+
+@strawberry.type(description="One HTTP request of a delivery, and what came of it.")
+class WebhookAttempt(Node):
+    attempt_number: int = strawberry.field(description="1 for the first attempt of a delivery.")
+    succeeded: bool
+    response_status: int | None = strawberry.field(description="null: no response came.")
+    duration_ms: int | None
+    error: str | None = strawberry.field(description="Why it failed, when it did.")
+    created_at: datetime
+    endpoint_id: strawberry.ID
+
+    @classmethod
+    def from_model(cls, row: models.WebhookAttempt) -> WebhookAttempt:
+        return cls(
+            id=strawberry.ID(row.id),
+            attempt_number=row.attempt,
+            succeeded=row.succeeded,
+            response_status=row.response_status,
+            duration_ms=row.duration_ms,
+            error=row.error,
+            created_at=row.created_at,
+            endpoint_id=strawberry.ID(row.endpoint_id),  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def endpoint(self, info: Info[Context, None]) -> WebhookEndpoint:
+        return await _endpoint(info, str(self.endpoint_id))
+
+
+@strawberry.type(description="One event on its way to one endpoint.")
+class WebhookDelivery:
+    status: WebhookDeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_response_status: int | None
+    delivered_at: datetime | None
+    created_at: datetime
+    endpoint_id: strawberry.ID
+
+    @classmethod
+    def from_model(cls, row: models.WebhookDelivery) -> WebhookDelivery:
+        return cls(
+            status=row.status,  # type: ignore[arg-type]
+            attempt_count=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_attempt_at=row.last_attempt_at,
+            last_response_status=row.last_response_status,
+            delivered_at=row.delivered_at,
+            created_at=row.created_at,
+            endpoint_id=strawberry.ID(row.endpoint_id),  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def endpoint(self, info: Info[Context, None]) -> WebhookEndpoint:
+        return await _endpoint(info, str(self.endpoint_id))
+
+
+@strawberry.type(description="Something that happened, as sent to webhook endpoints.")
+class WebhookEvent(Node):
+    type: str = strawberry.field(description="Dodo's event name, e.g. payment.succeeded.")
+    payload: JSON = strawberry.field(
+        description="The body sent: { business_id, type, timestamp, data }."
+    )
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.WebhookEvent) -> WebhookEvent:
+        return cls(
+            id=strawberry.ID(row.id),
+            type=row.type,
+            payload=row.payload,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="One per endpoint it went to (and per redelivery), newest first.")
+    async def deliveries(self, info: Info[Context, None]) -> list[WebhookDelivery]:
+        rows = await resolve.loaders(info.context).deliveries_of.load(str(self.id))
+        return [WebhookDelivery.from_model(row) for row in rows]
+
+    @strawberry.field(description="Every attempt to deliver it, newest first.")
+    async def attempts(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        endpoint_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only to this endpoint.")
+        ] = None,
+    ) -> Connection[WebhookAttempt]:
+        page = await resolve.list_attempts(
+            info.context, str(self.id), first, after, str(endpoint_id) if endpoint_id else None
+        )
+        return connection(page, [WebhookAttempt.from_model(row) for row in page.rows])
+
+
+@strawberry.input
+class CreateWebhookEndpointInput:
+    url: str = strawberry.field(description="https (http only outside production).")
+    event_types: list[str] | None = strawberry.field(
+        default=None, description="Omitted or null: every event type."
+    )
+    description: str | None = None
+
+
+@strawberry.type
+class CreateWebhookEndpointPayload:
+    webhook_endpoint: WebhookEndpoint | None
+    secret: str | None = strawberry.field(
+        description="The signing secret (whsec_…). Shown only here; store it now."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UpdateWebhookEndpointInput:
+    webhook_endpoint_id: strawberry.ID
+    url: str | None = strawberry.UNSET
+    event_types: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="null: every event type."
+    )
+    description: str | None = strawberry.UNSET
+    disabled: bool | None = strawberry.field(
+        default=None, description="true turns it off; false on again, forgetting past failures."
+    )
+
+
+@strawberry.type
+class UpdateWebhookEndpointPayload:
+    webhook_endpoint: WebhookEndpoint | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class DeleteWebhookEndpointInput:
+    webhook_endpoint_id: strawberry.ID
+
+
+@strawberry.type
+class DeleteWebhookEndpointPayload:
+    webhook_endpoint: WebhookEndpoint | None = strawberry.field(
+        description="The endpoint as it was before it was deleted."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RotateWebhookSecretInput:
+    webhook_endpoint_id: strawberry.ID
+
+
+@strawberry.type
+class RotateWebhookSecretPayload:
+    webhook_endpoint: WebhookEndpoint | None
+    secret: str | None = strawberry.field(
+        description="The new secret, shown only here. The old one signs too for 24 hours."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RedeliverEventInput:
+    event_id: strawberry.ID
+    webhook_endpoint_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only to this endpoint; omitted: every enabled endpoint that wants it.",
+    )
+
+
+@strawberry.type
+class RedeliverEventPayload:
+    webhook_event: WebhookEvent | None
+    deliveries: list[WebhookDelivery] = strawberry.field(description="Those scheduled now.")
+    user_errors: list[UserError]
+
+
+def _view(row: models.WebhookEndpoint | None) -> WebhookEndpoint | None:
+    return WebhookEndpoint.from_model(row) if row else None
+
+
+@strawberry.type
+class WebhooksQuery:
+    @strawberry.field(description="Merchant: webhook endpoints, newest first.")
+    async def webhook_endpoints(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> Connection[WebhookEndpoint]:
+        page = await resolve.list_endpoints(info.context, first, after)
+        return connection(page, [WebhookEndpoint.from_model(row) for row in page.rows])
+
+    @strawberry.field(description="Merchant: one webhook endpoint.")
+    async def webhook_endpoint(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> WebhookEndpoint:
+        return WebhookEndpoint.from_model(await resolve.endpoint(info.context, str(id)))
+
+    @strawberry.field(description="Merchant: events, newest first, optionally filtered.")
+    async def webhook_events(
+        self,
+        info: Info[Context, None],
+        first: int | None = 20,
+        after: str | None = None,
+        endpoint_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only events sent (or being sent) to this endpoint."),
+        ] = None,
+        event_types: Annotated[
+            list[str] | None, strawberry.argument(description="Only events of these types.")
+        ] = None,
+    ) -> Connection[WebhookEvent]:
+        page = await resolve.list_events(
+            info.context,
+            first,
+            after,
+            endpoint_id=str(endpoint_id) if endpoint_id else None,
+            event_types=event_types,
+        )
+        return connection(page, [WebhookEvent.from_model(row) for row in page.rows])
+
+    @strawberry.field(description="Merchant: one event.")
+    async def webhook_event(self, info: Info[Context, None], id: strawberry.ID) -> WebhookEvent:
+        return WebhookEvent.from_model(await resolve.event(info.context, str(id)))
+
+    @strawberry.field(description="The event types an endpoint can subscribe to.")
+    def webhook_event_types(self) -> list[str]:
+        return list(EVENT_TYPES)
+
+
+@strawberry.type
+class WebhooksMutation:
+    @strawberry.mutation(description="Merchant: adds an endpoint; its secret is shown only here.")
+    async def create_webhook_endpoint(
+        self, info: Info[Context, None], input: CreateWebhookEndpointInput
+    ) -> CreateWebhookEndpointPayload:
+        made, errors = await user_errors(
+            lambda: resolve.create_endpoint(
+                info.context,
+                url=input.url,
+                event_types=input.event_types,
+                description=input.description,
+            )
+        )
+        return CreateWebhookEndpointPayload(
+            webhook_endpoint=_view(made.endpoint if made else None),
+            secret=made.secret if made else None,
+            user_errors=errors,
+        )
+
+    @strawberry.mutation(description="Merchant: changes an endpoint, or turns it off or on.")
+    async def update_webhook_endpoint(
+        self, info: Info[Context, None], input: UpdateWebhookEndpointInput
+    ) -> UpdateWebhookEndpointPayload:
+        changes = given(input, "url", "event_types", "description")
+        if changes.get("url", "") is None:
+            del changes["url"]  # an endpoint always has a URL: null leaves it as it is
+        row, errors = await user_errors(
+            lambda: resolve.update_endpoint(
+                info.context, str(input.webhook_endpoint_id), changes, input.disabled
+            )
+        )
+        return UpdateWebhookEndpointPayload(webhook_endpoint=_view(row), user_errors=errors)
+
+    @strawberry.mutation(description="Merchant: deletes an endpoint with its delivery log.")
+    async def delete_webhook_endpoint(
+        self, info: Info[Context, None], input: DeleteWebhookEndpointInput
+    ) -> DeleteWebhookEndpointPayload:
+        row, errors = await user_errors(
+            lambda: resolve.delete_endpoint(info.context, str(input.webhook_endpoint_id))
+        )
+        return DeleteWebhookEndpointPayload(webhook_endpoint=_view(row), user_errors=errors)
+
+    @strawberry.mutation(
+        description="Merchant: a new signing secret; the old one keeps signing for 24 hours."
+    )
+    async def rotate_webhook_secret(
+        self, info: Info[Context, None], input: RotateWebhookSecretInput
+    ) -> RotateWebhookSecretPayload:
+        made, errors = await user_errors(
+            lambda: resolve.rotate_secret(info.context, str(input.webhook_endpoint_id))
+        )
+        return RotateWebhookSecretPayload(
+            webhook_endpoint=_view(made.endpoint if made else None),
+            secret=made.secret if made else None,
+            user_errors=errors,
+        )
+
+    @strawberry.mutation(description="Merchant: sends an event again, starting now.")
+    async def redeliver_event(
+        self, info: Info[Context, None], input: RedeliverEventInput
+    ) -> RedeliverEventPayload:
+        endpoint_id = str(input.webhook_endpoint_id) if input.webhook_endpoint_id else None
+        result, errors = await user_errors(
+            lambda: resolve.redeliver_event(info.context, str(input.event_id), endpoint_id)
+        )
+        event, deliveries = result if result else (None, [])
+        return RedeliverEventPayload(
+            webhook_event=WebhookEvent.from_model(event) if event else None,
+            deliveries=[WebhookDelivery.from_model(row) for row in deliveries],
+            user_errors=errors,
+        )
