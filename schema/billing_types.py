@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 import models
 from resolvers.context import Context
@@ -89,6 +93,51 @@ async def _load(loader: object, key: str | None, view: object) -> object:
     return view.from_model(row) if row is not None else None  # type: ignore[attr-defined]
 
 
+# A connection field loads the related objects of its whole page at once (`prefetch_page`), so
+# that the per-node fields return them without an await: an async resolver costs a task per
+# node. Views built anywhere else (payloads, `node`) still load on demand through DataLoaders.
+NOT_LOADED: Any = object()
+
+
+def _loaded_or_load(loaded: Any, loader: Any, key: str | None, view: Any) -> Any:
+    """The prefetched view, or an awaitable that loads it; Strawberry awaits what needs it."""
+    if loaded is not NOT_LOADED:
+        return loaded
+    return _load(loader, key, view)
+
+
+async def _attach(
+    nodes: Sequence[Any], attr: str, loader: Any, keys: Sequence[str | None], view: Any
+) -> None:
+    present = [key for key in keys if key is not None]
+    rows = dict(zip(present, await loader.load_many(present), strict=True))
+    for node, key in zip(nodes, keys, strict=True):
+        row = rows.get(key) if key is not None else None
+        setattr(node, attr, view.from_model(row) if row is not None else None)
+
+
+def _selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if not isinstance(selection, SelectedField):  # a fragment: look inside
+            names |= _selected_names(selection.selections, path)
+        elif not path:
+            names.add(selection.name)
+        elif selection.name == path[0]:
+            names |= _selected_names(selection.selections, path[1:])
+    return names
+
+
+async def prefetch_page(info: Info[Context, None], nodes: Sequence[Any]) -> None:
+    """Loads, through the request's DataLoaders and for all nodes at once, the related objects
+    that the current connection field selects on `edges { node { … } }`."""
+    if not nodes:
+        return
+    selections = [s for field in info.selected_fields for s in field.selections]
+    wanted = _selected_names(selections, ("edges", "node"))
+    await asyncio.gather(*type(nodes[0]).prefetch(info, nodes, wanted))
+
+
 @strawberry.type
 class Subscription(Node):
     status: SubscriptionStatus
@@ -104,6 +153,27 @@ class Subscription(Node):
     created_at: datetime
     product_id: strawberry.Private[str]
     payment_method_id: strawberry.Private[str | None]
+    _product: strawberry.Private[Any] = NOT_LOADED
+    _payment_method: strawberry.Private[Any] = NOT_LOADED
+    _outstanding: strawberry.Private[Any] = NOT_LOADED
+
+    @classmethod
+    def prefetch(
+        cls, info: Info[Context, None], nodes: Sequence[Subscription], wanted: set[str]
+    ) -> list[Awaitable[None]]:
+        loaders = info.context.loaders
+        jobs: list[Awaitable[None]] = []
+        if "product" in wanted:
+            keys = [n.product_id for n in nodes]
+            jobs.append(_attach(nodes, "_product", loaders.product, keys, Product))
+        if "paymentMethod" in wanted:
+            keys = [n.payment_method_id for n in nodes]
+            jobs.append(
+                _attach(nodes, "_payment_method", loaders.payment_method, keys, PaymentMethod)
+            )
+        if "outstandingAmount" in wanted:
+            jobs.append(_attach_outstanding(info, nodes))
+        return jobs
 
     @classmethod
     def from_model(cls, row: models.Subscription) -> Subscription:
@@ -127,19 +197,31 @@ class Subscription(Node):
         )
 
     @strawberry.field
-    async def product(self, info: Info[Context, None]) -> Product:
-        return await _load(info.context.loaders.product, self.product_id, Product)  # type: ignore[return-value]
+    def product(self, info: Info[Context, None]) -> Product:
+        loader = info.context.loaders.product
+        return _loaded_or_load(self._product, loader, self.product_id, Product)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
-        return await _load(  # type: ignore[return-value]
-            info.context.loaders.payment_method, self.payment_method_id, PaymentMethod
-        )
+    def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
+        loader = info.context.loaders.payment_method
+        return _loaded_or_load(self._payment_method, loader, self.payment_method_id, PaymentMethod)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The sum of its OPEN invoices.")
-    async def outstanding_amount(self, info: Info[Context, None]) -> Money:
-        due = await info.context.loaders.outstanding.load(str(self.id))
-        return Money(amount=due, currency=self.price.currency)
+    def outstanding_amount(self, info: Info[Context, None]) -> Money:
+        if self._outstanding is not NOT_LOADED:
+            return self._outstanding  # type: ignore[no-any-return]
+        return _outstanding_of(info, self)  # type: ignore[return-value]
+
+
+async def _outstanding_of(info: Info[Context, None], subscription: Subscription) -> Money:
+    due = await info.context.loaders.outstanding.load(str(subscription.id))
+    return Money(amount=due, currency=subscription.price.currency)
+
+
+async def _attach_outstanding(info: Info[Context, None], nodes: Sequence[Subscription]) -> None:
+    due = await info.context.loaders.outstanding.load_many([str(n.id) for n in nodes])
+    for node, amount in zip(nodes, due, strict=True):
+        node._outstanding = Money(amount=amount, currency=node.price.currency)
 
 
 @strawberry.type
@@ -153,6 +235,17 @@ class Invoice(Node):
     period_start: datetime | None
     period_end: datetime | None
     subscription_id: strawberry.Private[str | None]
+    _subscription: strawberry.Private[Any] = NOT_LOADED
+
+    @classmethod
+    def prefetch(
+        cls, info: Info[Context, None], nodes: Sequence[Invoice], wanted: set[str]
+    ) -> list[Awaitable[None]]:
+        if "subscription" not in wanted:
+            return []
+        keys = [n.subscription_id for n in nodes]
+        loader = info.context.loaders.subscription
+        return [_attach(nodes, "_subscription", loader, keys, Subscription)]
 
     @classmethod
     def from_model(cls, row: models.Invoice) -> Invoice:
@@ -170,10 +263,9 @@ class Invoice(Node):
         )
 
     @strawberry.field
-    async def subscription(self, info: Info[Context, None]) -> Subscription | None:
-        return await _load(  # type: ignore[return-value]
-            info.context.loaders.subscription, self.subscription_id, Subscription
-        )
+    def subscription(self, info: Info[Context, None]) -> Subscription | None:
+        loader = info.context.loaders.subscription
+        return _loaded_or_load(self._subscription, loader, self.subscription_id, Subscription)  # type: ignore[no-any-return]
 
     @strawberry.field(description="A link to the PDF that works without a header for 15 minutes.")
     def pdf_url(self, info: Info[Context, None]) -> str:
@@ -192,6 +284,24 @@ class Payment(Node):
     invoice_id: strawberry.Private[str | None]
     subscription_id: strawberry.Private[str | None]
     payment_method_id: strawberry.Private[str | None]
+    _invoice: strawberry.Private[Any] = NOT_LOADED
+    _payment_method: strawberry.Private[Any] = NOT_LOADED
+
+    @classmethod
+    def prefetch(
+        cls, info: Info[Context, None], nodes: Sequence[Payment], wanted: set[str]
+    ) -> list[Awaitable[None]]:
+        loaders = info.context.loaders
+        jobs: list[Awaitable[None]] = []
+        if "invoice" in wanted:
+            keys = [n.invoice_id for n in nodes]
+            jobs.append(_attach(nodes, "_invoice", loaders.invoice, keys, Invoice))
+        if "paymentMethod" in wanted:
+            keys = [n.payment_method_id for n in nodes]
+            jobs.append(
+                _attach(nodes, "_payment_method", loaders.payment_method, keys, PaymentMethod)
+            )
+        return jobs
 
     @classmethod
     def from_model(cls, row: models.Payment) -> Payment:
@@ -210,8 +320,9 @@ class Payment(Node):
         )
 
     @strawberry.field
-    async def invoice(self, info: Info[Context, None]) -> Invoice | None:
-        return await _load(info.context.loaders.invoice, self.invoice_id, Invoice)  # type: ignore[return-value]
+    def invoice(self, info: Info[Context, None]) -> Invoice | None:
+        loader = info.context.loaders.invoice
+        return _loaded_or_load(self._invoice, loader, self.invoice_id, Invoice)  # type: ignore[no-any-return]
 
     @strawberry.field
     async def subscription(self, info: Info[Context, None]) -> Subscription | None:
@@ -220,7 +331,6 @@ class Payment(Node):
         )
 
     @strawberry.field
-    async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
-        return await _load(  # type: ignore[return-value]
-            info.context.loaders.payment_method, self.payment_method_id, PaymentMethod
-        )
+    def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
+        loader = info.context.loaders.payment_method
+        return _loaded_or_load(self._payment_method, loader, self.payment_method_id, PaymentMethod)  # type: ignore[no-any-return]

@@ -12,7 +12,14 @@ import models
 from resolvers import billing as resolve
 from resolvers import licensing as resolve_licensing
 from resolvers.context import Context
-from schema.billing_types import Invoice, Payment, PaymentMethod, Subscription, SubscriptionStatus
+from schema.billing_types import (
+    Invoice,
+    Payment,
+    PaymentMethod,
+    Subscription,
+    SubscriptionStatus,
+    prefetch_page,
+)
 from schema.licensing import LicenseKey
 from schema.types import Connection, Node, connection
 
@@ -51,21 +58,27 @@ class Customer(Node):
             after,
             status,  # type: ignore[arg-type]
         )
-        return connection(page, [Subscription.from_model(row) for row in page.rows])
+        nodes = [Subscription.from_model(row) for row in page.rows]
+        await prefetch_page(info, nodes)
+        return connection(page, nodes)
 
     @strawberry.field(description="Newest first.")
     async def invoices(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Invoice]:
         page = await resolve.customer_invoices(info.context, str(self.id), first, after)
-        return connection(page, [Invoice.from_model(row) for row in page.rows])
+        nodes = [Invoice.from_model(row) for row in page.rows]
+        await prefetch_page(info, nodes)
+        return connection(page, nodes)
 
     @strawberry.field(description="Newest first.")
     async def payments(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Payment]:
         page = await resolve.customer_payments(info.context, str(self.id), first, after)
-        return connection(page, [Payment.from_model(row) for row in page.rows])
+        nodes = [Payment.from_model(row) for row in page.rows]
+        await prefetch_page(info, nodes)
+        return connection(page, nodes)
 
     @strawberry.field(description="Keys issued with purchases, newest first.")
     async def license_keys(
