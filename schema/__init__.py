@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.access import AccessMutation
 from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
+from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
 from schema.extensions import schema_extensions
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
@@ -32,6 +33,7 @@ class Query(
     BillingQuery,
     LicensingQuery,
     WebhooksQuery,
+    BusinessSettingsQuery,
     NodeQuery,
 ):
     pass
@@ -45,6 +47,7 @@ class Mutation(
     BillingMutation,
     LicensingMutation,
     WebhooksMutation,
+    BusinessSettingsMutation,
 ):
     pass
 

@@ -29,6 +29,9 @@ class Customer(Node):
     email: str
     name: str | None
     phone_number: str | None = strawberry.field(description="E.164, e.g. +4915123456789.")
+    locale: str | None = strawberry.field(
+        description="en or de, as the customer chose; null: the business's language."
+    )
     created_at: datetime
 
     @classmethod
@@ -38,6 +41,7 @@ class Customer(Node):
             email=row.email,
             name=row.name,
             phone_number=row.phone_number,
+            locale=row.locale,
             created_at=row.created_at,
         )
 

@@ -20,6 +20,10 @@ class UpdateProfileInput:
         description="Taken only once the customer follows the confirmation link sent to it.",
     )
     phone_number: str | None = strawberry.field(default=strawberry.UNSET, description="E.164.")
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="en or de: the portal's and the emails' language; null: the business's.",
+    )
 
 
 @strawberry.type
@@ -44,7 +48,7 @@ class PortalMutation:
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput
     ) -> UpdateProfilePayload:
-        changes = given(input, "name", "email", "phone_number")
+        changes = given(input, "name", "email", "phone_number", "locale")
         result, errors = await user_errors(lambda: resolve.update_profile(info.context, changes))
         if result is None:
             return UpdateProfilePayload(

@@ -8,6 +8,8 @@ from typing import Generic, TypeVar
 import strawberry
 
 import models
+from services.business_settings import Branding as BrandingValues
+from services.business_settings import branding_of
 from services.businesses import portal_login_url
 from services.pagination import Page
 
@@ -19,6 +21,35 @@ class Node:
     id: strawberry.ID
 
 
+@strawberry.type(description="How the hosted portal looks for a business.")
+class Branding:
+    name: str = strawberry.field(description="The business's name, shown in the header.")
+    locale: str = strawberry.field(
+        description="en or de: the portal's language when the customer's browser asks for neither."
+    )
+    logo_url: str | None = strawberry.field(
+        description="https (or under PORTAL_PUBLIC_URL); the pages allow only its origin."
+    )
+    accent_color: str = strawberry.field(description="#RRGGBB; the portal's default when unset.")
+    accent_contrast_color: str = strawberry.field(
+        description="Text on the accent colour: white or near-black, whichever reads better."
+    )
+    link_color: str = strawberry.field(
+        description="The accent, darkened where needed to read on white (WCAG AA, 4.5:1)."
+    )
+
+    @classmethod
+    def from_values(cls, values: BrandingValues) -> Branding:
+        return cls(
+            name=values.name,
+            locale=values.locale,
+            logo_url=values.logo_url,
+            accent_color=values.accent_color,
+            accent_contrast_color=values.accent_contrast_color,
+            link_color=values.link_color,
+        )
+
+
 @strawberry.type
 class Business(Node):
     name: str
@@ -26,6 +57,8 @@ class Business(Node):
     portal_login_url: str = strawberry.field(
         description="The static login link for the caller's mode: share it with customers."
     )
+    locale: str = strawberry.field(description="en or de: emails and the portal's default.")
+    branding: Branding
 
     @classmethod
     def from_model(cls, row: models.Business, mode: models.Mode, public_url: str) -> Business:
@@ -34,6 +67,8 @@ class Business(Node):
             name=row.name,
             support_email=row.support_email,
             portal_login_url=portal_login_url(public_url, row.id, mode),
+            locale=row.locale,
+            branding=Branding.from_values(branding_of(row)),
         )
 
 

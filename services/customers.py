@@ -14,6 +14,7 @@ from services.scope import Scope
 from services.validation import clean_name, email_key, normalize_email, normalize_phone
 
 UNSET = object()
+LOCALES = ("en", "de")
 
 
 def _email_taken() -> ServiceError:
@@ -79,9 +80,16 @@ async def update_customer(
     email: object = UNSET,
     name: object = UNSET,
     phone_number: object = UNSET,
+    locale: object = UNSET,
 ) -> Customer:
     """The merchant's edit: every field changes at once (the merchant vouches for the email)."""
     changes: dict[str, object] = {}
+    if locale is not UNSET:
+        if locale is not None and locale not in LOCALES:
+            raise ServiceError(
+                "The language must be en or de.", code="INVALID_LOCALE", field=["locale"]
+            )
+        changes["locale"] = locale
     if email is not UNSET:
         if not isinstance(email, str):
             raise ServiceError("email cannot be empty.", code="INVALID_EMAIL", field=["email"])

@@ -1,0 +1,22 @@
+"""A business's settings: the merchant changes them; the static login page reads its look."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import Business
+from resolvers.context import Context
+from services import business_settings
+
+
+async def update_business(ctx: Context, changes: dict[str, Any]) -> Business:
+    return await business_settings.update_business(
+        ctx.require_merchant(), ctx.settings.public_url, **changes
+    )
+
+
+async def portal_branding(ctx: Context, business_id: str) -> business_settings.Branding | None:
+    """Public: the static login page shows whose portal it is. Business ids are 120 random bits,
+    so this tells nothing to someone who was not given the link."""
+    business = await business_settings.find_business(business_id)
+    return business_settings.branding_of(business) if business is not None else None

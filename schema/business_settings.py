@@ -1,0 +1,60 @@
+"""A business's settings: the merchant's `updateBusiness`, and the public `portalBranding` that
+the static login page reads (it has no session yet)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import business_settings as resolve
+from resolvers.context import Context
+from schema.errors import UserError, user_errors
+from schema.merchant import business_view, given
+from schema.types import Branding, Business
+
+
+@strawberry.input
+class UpdateBusinessInput:
+    name: str | None = strawberry.UNSET
+    support_email: str | None = strawberry.UNSET
+    locale: str | None = strawberry.field(default=strawberry.UNSET, description="en or de.")
+    logo_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="https, at most 500 characters; null removes the logo.",
+    )
+    accent_color: str | None = strawberry.field(
+        default=strawberry.UNSET, description="#RRGGBB; null returns to the portal's default."
+    )
+
+
+@strawberry.type
+class UpdateBusinessPayload:
+    business: Business | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class BusinessSettingsQuery:
+    @strawberry.field(
+        description="Public: how a business's static login page looks; null for an unknown id."
+    )
+    async def portal_branding(
+        self, info: Info[Context, None], business_id: strawberry.ID
+    ) -> Branding | None:
+        values = await resolve.portal_branding(info.context, str(business_id))
+        return Branding.from_values(values) if values is not None else None
+
+
+@strawberry.type
+class BusinessSettingsMutation:
+    @strawberry.mutation(
+        description="Merchant: name, support email, language, logo and accent colour."
+    )
+    async def update_business(
+        self, info: Info[Context, None], input: UpdateBusinessInput
+    ) -> UpdateBusinessPayload:
+        changes = given(input, "name", "support_email", "locale", "logo_url", "accent_color")
+        row, errors = await user_errors(lambda: resolve.update_business(info.context, changes))
+        return UpdateBusinessPayload(
+            business=business_view(info, row) if row is not None else None, user_errors=errors
+        )
