@@ -121,3 +121,7 @@ class Settings:
                 )
             if urlsplit(self.public_url).scheme != "https":
                 raise SettingsError("production needs an https PORTAL_PUBLIC_URL")
+            if not self.smtp_url:
+                # The file transport logs links for development; sign-in links must not reach
+                # a production log.
+                raise SettingsError("production needs PORTAL_SMTP_URL")

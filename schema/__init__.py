@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 
 from schema.access import AccessMutation
@@ -10,7 +14,7 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
-from schema.extensions import schema_extensions
+from schema.extensions import is_unexpected, schema_extensions
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.nodes import NodeQuery
@@ -52,13 +56,25 @@ class Mutation(
     pass
 
 
+logger = logging.getLogger("portal.graphql")
+
+
+class PortalSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Logs unexpected failures only. Strawberry's default logs every error with its
+        message, and a client's malformed card input would put the card number in the log."""
+        for error in errors:
+            if is_unexpected(error):
+                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+
+
 def build_schema(introspection: bool = True) -> strawberry.Schema:
     extensions = schema_extensions()
     if not introspection:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return PortalSchema(
         query=Query,
         mutation=Mutation,
         types=[

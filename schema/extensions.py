@@ -3,6 +3,7 @@ error codes on every error, and masking of unexpected failures."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,11 +95,25 @@ def _count_aliases(selections: SelectionSetNode | None) -> int:
     return count
 
 
+_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,18}")
+# graphql-core quotes the offending input ("got invalid value … at", "cannot represent … value:
+# …"); the field's path and the expected type are enough to fix a request.
+_QUOTED_INPUT = re.compile(r"(got invalid value ).*?( at ')|(cannot represent[^:]*: ).*$")
+
+
+def redact(message: str) -> str:
+    """Never echo input that may be a card number or CVC back in an error, nor log it."""
+    message = _QUOTED_INPUT.sub(
+        lambda m: (m.group(1) or m.group(3)) + "[redacted]" + (m.group(2) or ""), message
+    )
+    return _LONG_NUMBER.sub("[redacted]", message)
+
+
 def is_token_limit(message: str) -> bool:
     return "Document contains more than" in message and "tokens" in message
 
 
-def _is_unexpected(error: GraphQLError) -> bool:
+def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError | ServiceError)
 
@@ -111,6 +126,7 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None) or []
         for error in errors:
+            error.message = redact(error.message)
             extensions = dict(error.extensions or {})
             original = error.original_error
             if isinstance(original, ServiceError):
@@ -129,7 +145,7 @@ class ErrorCodes(SchemaExtension):
 
 class MaskUnexpectedErrors(MaskErrors):
     def __init__(self) -> None:
-        super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error.")
+        super().__init__(should_mask_error=is_unexpected, error_message="Internal server error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)

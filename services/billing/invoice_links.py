@@ -30,6 +30,8 @@ def signed_pdf_url(settings: Settings, invoice_id: str) -> str:
 
 
 def verify_pdf_signature(settings: Settings, invoice_id: str, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < now().timestamp():
+    if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
+        return False
+    if int(expires) < now().timestamp():
         return False
     return hmac.compare_digest(_signature(settings, invoice_id, int(expires)), signature)

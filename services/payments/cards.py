@@ -53,7 +53,11 @@ def card_brand(number: str) -> str:
 def check_card(number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
     """Normalises and checks a card; raises CardError without echoing the number or CVC."""
     digits = "".join(ch for ch in number if ch not in " -")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_valid(digits):
+    if not (digits.isascii() and digits.isdigit()) or not 12 <= len(digits) <= 19:
+        raise CardError(
+            "The card number is not valid.", code="INVALID_CARD_NUMBER", field=["card", "number"]
+        )
+    if not luhn_valid(digits):
         raise CardError(
             "The card number is not valid.", code="INVALID_CARD_NUMBER", field=["card", "number"]
         )
@@ -68,7 +72,7 @@ def check_card(number: str, exp_month: int, exp_year: int, cvc: str) -> CardDeta
         raise CardError("The card has expired.", code="EXPIRED_CARD", field=["card", "expYear"])
     cvc = cvc.strip()
     expected = 4 if card_brand(digits) == "amex" else 3
-    if not cvc.isdigit() or len(cvc) != expected:
+    if not (cvc.isascii() and cvc.isdigit()) or len(cvc) != expected:
         raise CardError(
             "The security code is not valid.", code="INCORRECT_CVC", field=["card", "cvc"]
         )
