@@ -195,6 +195,11 @@ async def run_billing_scheduler(settings: Settings, every_seconds: float = 60.0)
     while True:
         try:
             await settle_stale_payments(settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("settling stale payments failed")
+        try:
             summary = await renew_due_subscriptions(settings)
             if summary.renewed or summary.failed or summary.ended:
                 logger.info("billing cycle: %s", summary)

@@ -149,6 +149,8 @@ class Payment(Model):
     mode = mode_field()
     customer = fields.ForeignKeyField("models.Customer", related_name="payments")
     subscription = fields.ForeignKeyField("models.Subscription", related_name="payments", null=True)
+    # What was bought: settlement after a crash finishes the purchase of exactly this product.
+    product = fields.ForeignKeyField("models.Product", related_name="payments", null=True)
     invoice = fields.ForeignKeyField("models.Invoice", related_name="payments", null=True)
     payment_method = fields.ForeignKeyField(
         "models.PaymentMethod", related_name="payments", null=True

@@ -38,7 +38,7 @@ from services.errors import InvalidState, ServiceError
 from services.events import payment_event, payment_method_event, subscription_event
 from services.ids import new_id
 from services.outbox import notify_worker
-from services.payments.cards import CardDetails
+from services.payments.cards import CardDetails, CardError
 from services.payments.gateway import ChargeResult, SavedCard, gateway_for
 from services.scope import Scope
 
@@ -133,6 +133,7 @@ async def _pay_and_reactivate(
                 invoice=open_invoices[-1] if open_invoices else None,
                 payment_method=source.method,
                 status=PaymentStatus.PROCESSING,
+                product_id=subscription.product_id,  # type: ignore[attr-defined]
                 amount=owed,
                 currency=subscription.currency,
                 card_brand=source.brand,
@@ -152,7 +153,10 @@ async def _pay_and_reactivate(
     else:  # nothing owed: reactivate without a charge (only a new card is checked and saved)
         result, saved = None, None
         if source.card is not None:
-            saved = await gateway_for(scope.mode).save_card(source.card)
+            try:
+                saved = await gateway_for(scope.mode).save_card(source.card)
+            except CardError as refused:  # recorded like a declined charge: nothing stays claimed
+                result = ChargeResult(False, None, refused.code, refused.message)
 
     # Step 3: record the outcome.
     error = await finish_reactivation(

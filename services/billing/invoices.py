@@ -78,7 +78,7 @@ async def get_invoice(scope: Scope, invoice_id: str) -> Invoice:
 async def list_invoices(
     scope: Scope, customer_id: str, first: int | None, after: str | None
 ) -> Page[Invoice]:
-    query = Invoice.filter(business_id=scope.business_id, mode=scope.mode, customer_id=customer_id)
+    query = Invoice.filter(**scope.filters()).filter(customer_id=customer_id)
     return await paginate(query, first, after)
 
 

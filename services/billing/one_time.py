@@ -83,6 +83,7 @@ async def create_payment(
                 invoice=invoice,
                 payment_method=source.method,
                 status=PaymentStatus.PROCESSING,
+                product_id=product.id,
                 amount=product.price_amount,
                 currency=product.currency,
                 card_brand=source.brand,
@@ -135,5 +136,5 @@ async def finish_one_time(
 async def list_payments(
     scope: Scope, customer_id: str, first: int | None, after: str | None
 ) -> Page[Payment]:
-    query = Payment.filter(business_id=scope.business_id, mode=scope.mode, customer_id=customer_id)
+    query = Payment.filter(**scope.filters()).filter(customer_id=customer_id)
     return await paginate(query, first, after)

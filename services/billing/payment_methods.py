@@ -77,7 +77,11 @@ async def remove_payment_method(scope: Scope, customer_id: str, method_id: str) 
     method = await get_payment_method(scope, customer_id, method_id)
     in_use = await Subscription.filter(
         payment_method_id=method.id,
-        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD],
+        status__in=[
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.ON_HOLD,
+            SubscriptionStatus.PENDING,
+        ],
     ).exists()
     if in_use:
         raise InvalidState(

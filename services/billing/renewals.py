@@ -99,13 +99,18 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
         )
     payment_id = new_id("pay")
     method_id = subscription.payment_method_id  # type: ignore[attr-defined]
-    method = await PaymentMethod.get_or_none(id=method_id) if method_id else None
+    method = (
+        await PaymentMethod.get_or_none(id=method_id, removed_at__isnull=True)
+        if method_id
+        else None
+    )
 
     async with in_transaction():
         claimed = await Subscription.filter(
             id=subscription.id,
             status=SubscriptionStatus.ACTIVE,
             charging_payment_id__isnull=True,
+            cancel_at_next_billing_date=False,  # cancelled since the batch was read: end it next
             next_billing_date=subscription.next_billing_date,
         ).update(charging_payment_id=payment_id)
         if claimed != 1:
@@ -130,6 +135,7 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             invoice=invoice,
             payment_method=method,
             status=PaymentStatus.PROCESSING,
+            product_id=product.id,
             amount=subscription.price_amount,
             currency=subscription.currency,
             card_brand=method.brand if method else None,

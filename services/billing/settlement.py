@@ -45,8 +45,11 @@ async def settle_stale_payments(settings: Settings, older_than: timedelta = STAL
     ).order_by("created_at")
     settled = 0
     for payment in stale:
-        if await settle_payment(settings, payment):
-            settled += 1
+        try:
+            if await settle_payment(settings, payment):
+                settled += 1
+        except Exception:  # one bad row must not stop the others, nor the renewals after
+            logger.exception("settling %s failed; it will be tried again", payment.id)
     if settled:
         notify_worker()
     return settled
@@ -64,8 +67,8 @@ async def settle_payment(settings: Settings, payment: Payment) -> bool:
     subscription_id = payment.subscription_id  # type: ignore[attr-defined]
     if subscription_id is None:
         assert invoice is not None
-        product_name = await _one_time_product(invoice)
-        await finish_one_time(settings, payment, invoice, product_name, method, None, result)
+        product = await Product.get(id=payment.product_id)  # type: ignore[attr-defined]
+        await finish_one_time(settings, payment, invoice, product, method, None, result)
         return True
     subscription = await Subscription.get(id=subscription_id)
     product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
@@ -92,14 +95,3 @@ async def settle_payment(settings: Settings, payment: Payment) -> bool:
         await finish_renewal(settings, subscription, invoice, payment, product, result)
     logger.info("settled %s after a crash: %s", payment.id, "ok" if result.succeeded else "failed")
     return True
-
-
-async def _one_time_product(invoice: Invoice) -> Product:
-    """The product a one-time invoice was for (its only line names it)."""
-    product = await Product.filter(
-        business_id=invoice.business_id,  # type: ignore[attr-defined]
-        mode=invoice.mode,
-        name=(await invoice.lines.all().first()).description,  # type: ignore[union-attr]
-    ).first()
-    assert product is not None
-    return product

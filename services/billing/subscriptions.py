@@ -78,9 +78,7 @@ async def list_subscriptions(
     after: str | None,
     status: SubscriptionStatus | None = None,
 ) -> Page[Subscription]:
-    query = Subscription.filter(
-        business_id=scope.business_id, mode=scope.mode, customer_id=customer_id
-    )
+    query = Subscription.filter(**scope.filters()).filter(customer_id=customer_id)
     if status is not None:
         query = query.filter(status=status)
     return await paginate(query, first, after)
@@ -162,6 +160,7 @@ async def _subscribe(
             invoice=invoice,
             payment_method=source.method,
             status=PaymentStatus.PROCESSING,
+            product_id=product.id,
             amount=product.price_amount,
             currency=product.currency,
             card_brand=source.brand,
@@ -271,7 +270,15 @@ async def update_subscription(
     if changes:
         changes["updated_at"] = now()
         async with in_transaction():
-            await Subscription.filter(id=subscription.id).update(**changes)
+            changed = await Subscription.filter(
+                id=subscription.id, charging_payment_id__isnull=True
+            ).update(**changes)
+            if changed != 1:
+                raise InvalidState(
+                    "A payment for this subscription is under way. Try again shortly.",
+                    code="PAYMENT_IN_PROGRESS",
+                    field=["subscriptionId"],
+                )
             await subscription.refresh_from_db()
             await subscription_event("subscription.updated", subscription)
     return subscription

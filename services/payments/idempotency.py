@@ -22,6 +22,7 @@ from services.scope import Scope
 
 KEEP = timedelta(hours=24)
 WAIT_SECONDS = 15.0
+ABANDONED_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ async def claim(
             )
         if existing.response is not None:
             return Claim(existing.id, replay=existing.response)  # type: ignore[arg-type]
+        if existing.created_at < now() - ABANDONED_AFTER:
+            # Its request died before answering (a crash); settlement fixes the money, and the
+            # key is free again.
+            await IdempotencyRecord.filter(id=existing.id, response__isnull=True).delete()
+            return await claim(secret_key, scope, caller, key, operation, request)
         if asyncio.get_running_loop().time() > deadline:
             raise ServiceError(
                 "A request with this idempotency key is still being processed. Retry shortly.",
