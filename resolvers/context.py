@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from models import (
-    Business,
-    Customer,
     Invoice,
     LicenseKeyInstance,
     PaymentMethod,
@@ -25,16 +23,6 @@ from services.scope import Scope
 
 if TYPE_CHECKING:
     from app.settings import Settings
-
-
-async def _load_businesses(ids: list[str]) -> list[Business | None]:
-    rows = {row.id: row for row in await Business.filter(id__in=ids)}
-    return [rows.get(i) for i in ids]
-
-
-async def _load_customers(ids: list[str]) -> list[Customer | None]:
-    rows = {row.id: row for row in await Customer.filter(id__in=ids)}
-    return [rows.get(i) for i in ids]
 
 
 def _by_id(model: Any) -> Any:
@@ -70,12 +58,6 @@ class Loaders:
     """Per-request DataLoaders. They load by id only; callers check the scope of what they get
     (or start from a scoped query), so a loader never widens what a caller can see."""
 
-    business: DataLoader[str, Business | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_load_businesses)
-    )
-    customer: DataLoader[str, Customer | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_load_customers)
-    )
     product: DataLoader[str, Product | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(Product))
     )

@@ -62,17 +62,6 @@ async def get_payment_method(scope: Scope, customer_id: str, method_id: str) -> 
     return method
 
 
-async def list_payment_methods(scope: Scope, customer_id: str) -> list[PaymentMethod]:
-    return list(
-        await PaymentMethod.filter(
-            business_id=scope.business_id,
-            mode=scope.mode,
-            customer_id=customer_id,
-            removed_at__isnull=True,
-        ).order_by("-created_at", "-id")
-    )
-
-
 async def remove_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:
     method = await get_payment_method(scope, customer_id, method_id)
     in_use = await Subscription.filter(
