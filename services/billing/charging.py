@@ -56,6 +56,37 @@ async def resolve_source(
     return PaymentSource(method=await get_payment_method(scope, customer_id, payment_method_id))
 
 
+async def open_payment(
+    payment_id: str,
+    scope: Scope,
+    customer_id: str,
+    source: PaymentSource,
+    *,
+    amount: int,
+    currency: str,
+    product_id: str,
+    invoice: Invoice | None,
+    subscription: Subscription | None = None,
+) -> Payment:
+    """Step one's payment: PROCESSING, with what may be shown of the card. Call inside step
+    one's transaction; the gateway is then called with this payment's id."""
+    return await Payment.create(
+        id=payment_id,
+        business_id=scope.business_id,
+        mode=scope.mode,
+        customer_id=customer_id,
+        subscription=subscription,
+        invoice=invoice,
+        payment_method=source.method,
+        status=PaymentStatus.PROCESSING,
+        product_id=product_id,
+        amount=amount,
+        currency=currency,
+        card_brand=source.brand,
+        card_last4=source.last4,
+    )
+
+
 async def charge_source(
     mode: Mode, payment: Payment, source: PaymentSource
 ) -> tuple[ChargeResult, SavedCard | None]:

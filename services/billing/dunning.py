@@ -13,7 +13,6 @@ from models import (
     InvoiceStatus,
     Payment,
     PaymentMethod,
-    PaymentStatus,
     Product,
     Subscription,
     SubscriptionStatus,
@@ -25,6 +24,7 @@ from services.billing.charging import (
     card_request,
     charge_source,
     decline_error,
+    open_payment,
     record_payment_outcome,
     resolve_source,
     with_idempotency,
@@ -124,20 +124,16 @@ async def _pay_and_reactivate(
                 ).order_by("created_at", "id")
             )
             owed = sum(invoice.amount_due for invoice in open_invoices)
-            payment = await Payment.create(
-                id=payment_id,
-                business_id=scope.business_id,
-                mode=scope.mode,
-                customer_id=customer_id,
-                subscription=subscription,
-                invoice=open_invoices[-1] if open_invoices else None,
-                payment_method=source.method,
-                status=PaymentStatus.PROCESSING,
-                product_id=subscription.product_id,  # type: ignore[attr-defined]
+            payment = await open_payment(
+                payment_id,
+                scope,
+                customer_id,
+                source,
                 amount=owed,
                 currency=subscription.currency,
-                card_brand=source.brand,
-                card_last4=source.last4,
+                product_id=subscription.product_id,  # type: ignore[attr-defined]
+                invoice=open_invoices[-1] if open_invoices else None,
+                subscription=subscription,
             )
     if claimed != 1:
         raise InvalidState(

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
-from models import Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus, Product
+from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product
 from services.billing.charging import (
     BillingResult,
     attach_saved_card,
     card_request,
     charge_source,
     decline_error,
+    open_payment,
     record_payment_outcome,
     resolve_source,
     with_idempotency,
@@ -75,19 +76,15 @@ async def create_payment(
                 amount=product.price_amount,
                 currency=product.currency,
             )
-            payment = await Payment.create(
-                id=payment_id,
-                business_id=scope.business_id,
-                mode=scope.mode,
-                customer_id=customer.id,
-                invoice=invoice,
-                payment_method=source.method,
-                status=PaymentStatus.PROCESSING,
-                product_id=product.id,
+            payment = await open_payment(
+                payment_id,
+                scope,
+                customer.id,
+                source,
                 amount=product.price_amount,
                 currency=product.currency,
-                card_brand=source.brand,
-                card_last4=source.last4,
+                product_id=product.id,
+                invoice=invoice,
             )
         result, saved = await charge_source(scope.mode, payment, source)
         error = await finish_one_time(

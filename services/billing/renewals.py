@@ -13,12 +13,16 @@ from models import (
     InvoiceStatus,
     Payment,
     PaymentMethod,
-    PaymentStatus,
     Product,
     Subscription,
     SubscriptionStatus,
 )
-from services.billing.charging import PaymentSource, charge_source, record_payment_outcome
+from services.billing.charging import (
+    PaymentSource,
+    charge_source,
+    open_payment,
+    record_payment_outcome,
+)
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
@@ -126,20 +130,16 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             period_start=period_start,
             period_end=period_end,
         )
-        payment = await Payment.create(
-            id=payment_id,
-            business_id=subscription.business_id,  # type: ignore[attr-defined]
-            mode=subscription.mode,
-            customer_id=subscription.customer_id,  # type: ignore[attr-defined]
-            subscription=subscription,
-            invoice=invoice,
-            payment_method=method,
-            status=PaymentStatus.PROCESSING,
-            product_id=product.id,
+        payment = await open_payment(
+            payment_id,
+            Scope(subscription.business_id, subscription.mode),  # type: ignore[attr-defined]
+            subscription.customer_id,  # type: ignore[attr-defined]
+            PaymentSource(method=method),
             amount=subscription.price_amount,
             currency=subscription.currency,
-            card_brand=method.brand if method else None,
-            card_last4=method.last4 if method else None,
+            product_id=product.id,
+            invoice=invoice,
+            subscription=subscription,
         )
 
     if method is None:

@@ -15,7 +15,6 @@ from models import (
     Mode,
     Payment,
     PaymentMethod,
-    PaymentStatus,
     Product,
     Subscription,
     SubscriptionStatus,
@@ -27,6 +26,7 @@ from services.billing.charging import (
     card_request,
     charge_source,
     decline_error,
+    open_payment,
     record_payment_outcome,
     resolve_source,
     with_idempotency,
@@ -151,20 +151,16 @@ async def _subscribe(
             period_start=start,
             period_end=end,
         )
-        payment = await Payment.create(
-            id=payment_id,
-            business_id=scope.business_id,
-            mode=scope.mode,
-            customer_id=customer_id,
-            subscription=subscription,
-            invoice=invoice,
-            payment_method=source.method,
-            status=PaymentStatus.PROCESSING,
-            product_id=product.id,
+        payment = await open_payment(
+            payment_id,
+            scope,
+            customer_id,
+            source,
             amount=product.price_amount,
             currency=product.currency,
-            card_brand=source.brand,
-            card_last4=source.last4,
+            product_id=product.id,
+            invoice=invoice,
+            subscription=subscription,
         )
     result, saved = await charge_source(scope.mode, payment, source)
     error = await finish_first_charge(
