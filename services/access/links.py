@@ -13,10 +13,11 @@ import mailers
 from models import Business, Customer, LinkPurpose, LoginLink, Mode, PortalSession
 from services.clock import now
 from services.crypto import new_token, token_hash
+from services.customer_mail import email_customer
 from services.customers import find_customer_by_email, get_customer
 from services.errors import LinkExpired, ServiceError
 from services.events import customer_event
-from services.outbox import enqueue_email, notify_worker
+from services.outbox import notify_worker
 from services.scope import Scope
 from services.validation import check_return_url, email_key, normalize_email
 
@@ -40,10 +41,6 @@ def _session_url(settings: Settings, mode: Mode, token: str) -> str:
 def _confirm_url(settings: Settings, mode: Mode, token: str) -> str:
     prefix = "/test" if mode == Mode.TEST else ""
     return f"{settings.public_url}{prefix}/confirm-email/{token}"
-
-
-def _locale(customer: Customer, business: Business) -> str:
-    return customer.locale or business.locale
 
 
 async def _new_link(
@@ -86,18 +83,14 @@ async def request_login_link(
         link, token = await _new_link(
             customer, LinkPurpose.SIGN_IN, settings.login_link_ttl_seconds
         )
-        message = mailers.login_link(
-            to=customer.email,
-            customer_name=customer.name,
-            business_name=business.name,
-            support_email=business.support_email,
+        await email_customer(
+            settings,
+            customer,
+            business,
+            mailers.login_link,
+            topic="login_link",
             link=_session_url(settings, mode, token),
             expires_at=link.expires_at,
-            from_addr=settings.mail_from,
-            locale=_locale(customer, business),
-        )
-        await enqueue_email(
-            settings.secret_key, message, topic="login_link", business_id=business.id, mode=mode
         )
     notify_worker()
 
@@ -121,22 +114,14 @@ async def create_portal_link(
         url = _session_url(settings, scope.mode, token)
         if send_email:
             business = await Business.get(id=scope.business_id)
-            message = mailers.portal_invitation(
-                to=customer.email,
-                customer_name=customer.name,
-                business_name=business.name,
-                support_email=business.support_email,
+            await email_customer(
+                settings,
+                customer,
+                business,
+                mailers.portal_invitation,
+                topic="portal_invitation",
                 link=url,
                 expires_at=link.expires_at,
-                from_addr=settings.mail_from,
-                locale=_locale(customer, business),
-            )
-            await enqueue_email(
-                settings.secret_key,
-                message,
-                topic="portal_invitation",
-                business_id=scope.business_id,
-                mode=scope.mode,
             )
     if send_email:
         notify_worker()
@@ -198,22 +183,15 @@ async def start_email_change(settings: Settings, customer: Customer, new_email: 
             settings.email_confirmation_ttl_seconds,
             new_email=new_email,
         )
-        message = mailers.email_change_confirmation(
+        await email_customer(
+            settings,
+            customer,
+            business,
+            mailers.email_change_confirmation,
+            topic="email_change_confirmation",
             to=new_email,
-            customer_name=customer.name,
-            business_name=business.name,
-            support_email=business.support_email,
             link=_confirm_url(settings, customer.mode, token),
             expires_at=link.expires_at,
-            from_addr=settings.mail_from,
-            locale=_locale(customer, business),
-        )
-        await enqueue_email(
-            settings.secret_key,
-            message,
-            topic="email_change_confirmation",
-            business_id=business.id,
-            mode=customer.mode,
         )
     notify_worker()
 
@@ -241,21 +219,14 @@ async def confirm_email_change(
         await customer_event("customer.updated", customer)
         business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
         if email_key(old_email) != customer.email_normalized:
-            notice = mailers.email_changed_notice(
-                to=old_email,
-                customer_name=customer.name,
-                business_name=business.name,
-                support_email=business.support_email,
-                new_email=new_email,
-                from_addr=settings.mail_from,
-                locale=_locale(customer, business),
-            )
-            await enqueue_email(
-                settings.secret_key,
-                notice,
+            await email_customer(
+                settings,
+                customer,
+                business,
+                mailers.email_changed_notice,
                 topic="email_changed_notice",
-                business_id=business.id,
-                mode=customer.mode,
+                to=old_email,
+                new_email=new_email,
             )
     notify_worker()
     return customer
