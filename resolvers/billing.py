@@ -3,6 +3,7 @@ customer's own subscriptions, cards and invoices."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.billing.subscriptions import CancellationReason
 from services.pagination import Page
 from services.payments.cards import CardDetails
 from services.scope import Scope
+from services.sql import Row
 
 
 def _card(ctx: Context, card: Any) -> CardDetails | None:
@@ -124,25 +126,34 @@ async def customer_subscriptions(
     first: int | None,
     after: str | None,
     status: SubscriptionStatus | None,
-) -> Page[Subscription]:
+    related: Collection[str] = (),
+) -> Page[Row]:
     return await subscriptions.list_subscriptions(
-        ctx.require_any(), customer_id, first, after, status
+        ctx.require_any(), customer_id, first, after, status, related
     )
 
 
 async def customer_invoices(
-    ctx: Context, customer_id: str, first: int | None, after: str | None
-) -> Page[Invoice]:
-    return await invoices.list_invoices(ctx.require_any(), customer_id, first, after)
+    ctx: Context,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    related: Collection[str] = (),
+) -> Page[Row]:
+    return await invoices.list_invoices(ctx.require_any(), customer_id, first, after, related)
 
 
 async def customer_payments(
-    ctx: Context, customer_id: str, first: int | None, after: str | None
-) -> Page[Any]:
-    return await one_time.list_payments(ctx.require_any(), customer_id, first, after)
+    ctx: Context,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    related: Collection[str] = (),
+) -> Page[Row]:
+    return await one_time.list_payments(ctx.require_any(), customer_id, first, after, related)
 
 
-async def customer_payment_methods(ctx: Context, customer_id: str) -> list[PaymentMethod]:
+async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:
     ctx.require_any()
     return await ctx.loaders.payment_methods_of.load(customer_id)
 

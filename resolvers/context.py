@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -16,19 +17,20 @@ from models import (
 )
 from services.access.principal import Principal, PrincipalKind
 from services.billing.invoices import outstanding_by_subscription
+from services.billing.payment_methods import saved_cards_of
 from services.errors import Unauthenticated
 from services.licensing import list_instances
 from services.ratelimit import RateLimiter
 from services.scope import Scope
+from services.sql import Row, rows_by_id
 
 if TYPE_CHECKING:
     from app.settings import Settings
 
 
 def _by_id(model: Any) -> Any:
-    async def load(ids: list[str]) -> list[Any]:
-        rows = {row.id: row for row in await model.filter(id__in=ids)}
-        return [rows.get(i) for i in ids]
+    async def load(ids: list[str]) -> list[Row | None]:
+        return await rows_by_id(model, ids)
 
     return load
 
@@ -43,37 +45,33 @@ async def _load_outstanding(ids: list[str]) -> list[int]:
     return [due.get(i, 0) for i in ids]
 
 
-async def _load_payment_methods_of(customer_ids: list[str]) -> list[list[PaymentMethod]]:
-    rows = await PaymentMethod.filter(
-        customer_id__in=customer_ids, removed_at__isnull=True
-    ).order_by("-created_at", "-id")
-    grouped: dict[str, list[PaymentMethod]] = {i: [] for i in customer_ids}
-    for row in rows:
-        grouped[row.customer_id].append(row)  # type: ignore[attr-defined]
+async def _load_payment_methods_of(customer_ids: list[str]) -> list[list[Row]]:
+    grouped = await saved_cards_of(customer_ids)
     return [grouped[i] for i in customer_ids]
 
 
 @dataclass
 class Loaders:
     """Per-request DataLoaders. They load by id only; callers check the scope of what they get
-    (or start from a scoped query), so a loader never widens what a caller can see."""
+    (or start from a scoped query), so a loader never widens what a caller can see. Billing
+    objects come as rows (services/sql.py): the views read them without building models."""
 
-    product: DataLoader[str, Product | None] = field(
+    product: DataLoader[str, Row | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(Product))
     )
-    payment_method: DataLoader[str, PaymentMethod | None] = field(
+    payment_method: DataLoader[str, Row | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(PaymentMethod))
     )
-    invoice: DataLoader[str, Invoice | None] = field(
+    invoice: DataLoader[str, Row | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(Invoice))
     )
-    subscription: DataLoader[str, Subscription | None] = field(
+    subscription: DataLoader[str, Row | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(Subscription))
     )
     outstanding: DataLoader[str, int] = field(
         default_factory=lambda: DataLoader(load_fn=_load_outstanding)
     )
-    payment_methods_of: DataLoader[str, list[PaymentMethod]] = field(
+    payment_methods_of: DataLoader[str, list[Row]] = field(
         default_factory=lambda: DataLoader(load_fn=_load_payment_methods_of)
     )
     instances_of: DataLoader[str, list[LicenseKeyInstance]] = field(
@@ -90,6 +88,9 @@ class Context:
     limiter: RateLimiter
     client_ip: str
     loaders: Loaders = field(default_factory=Loaders)
+    # Views built from rows in this request, by (type, id): an object that two lists show
+    # (an invoice, and the invoice of a payment) is built once.
+    views: dict[tuple[type, str], Any] = field(default_factory=dict)
 
     @property
     def caller_id(self) -> str:
@@ -97,7 +98,7 @@ class Context:
         assert caller is not None
         return caller
 
-    @property
+    @cached_property
     def locale(self) -> str:
         """For formatting money: the client's Accept-Language (de or en)."""
         header = ""

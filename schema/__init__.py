@@ -14,6 +14,7 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
+from schema.execution import AttributeLeaves, mark_attribute_fields
 from schema.extensions import is_unexpected, schema_extensions
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
@@ -74,7 +75,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return PortalSchema(
+    built = PortalSchema(
         query=Query,
         mutation=Mutation,
         types=[
@@ -94,7 +95,10 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=AttributeLeaves,
     )
+    mark_attribute_fields(built._schema)
+    return built
 
 
 schema = build_schema()

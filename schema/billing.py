@@ -185,14 +185,14 @@ def _id(value: strawberry.ID | None) -> str | None:
 
 
 def _views(
-    result: BillingResult | None,
+    result: BillingResult | None, ctx: Context
 ) -> tuple[Subscription | None, Payment | None, Invoice | None]:
     if result is None:
         return None, None, None
     return (
-        Subscription.from_model(result.subscription) if result.subscription else None,
-        Payment.from_model(result.payment) if result.payment else None,
-        Invoice.from_model(result.invoice) if result.invoice else None,
+        Subscription.from_model(result.subscription, ctx) if result.subscription else None,
+        Payment.from_model(result.payment, ctx) if result.payment else None,
+        Invoice.from_model(result.invoice, ctx) if result.invoice else None,
     )
 
 
@@ -209,13 +209,15 @@ class BillingQuery:
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Product]:
         page = await resolve.list_products(info.context, first, after)
-        return connection(page, [Product.from_model(row) for row in page.rows])
+        return connection(page, [Product.from_model(row, info.context) for row in page.rows])
 
     @strawberry.field(
         description="One subscription (merchant: any of the business's; customer: own)."
     )
     async def subscription(self, info: Info[Context, None], id: strawberry.ID) -> Subscription:
-        return Subscription.from_model(await resolve.subscription(info.context, str(id)))
+        return Subscription.from_model(
+            await resolve.subscription(info.context, str(id)), info.context
+        )
 
 
 @strawberry.type
@@ -239,7 +241,7 @@ class BillingMutation:
             )
         )
         return CreateProductPayload(
-            product=Product.from_model(row) if row else None, user_errors=errors
+            product=Product.from_model(row, info.context) if row else None, user_errors=errors
         )
 
     @strawberry.mutation(
@@ -258,7 +260,7 @@ class BillingMutation:
                 idempotency_key=input.idempotency_key,
             )
         )
-        subscription, payment, invoice = _views(result)
+        subscription, payment, invoice = _views(result, info.context)
         return CreateSubscriptionPayload(
             subscription=subscription,
             payment=payment,
@@ -280,7 +282,7 @@ class BillingMutation:
                 idempotency_key=input.idempotency_key,
             )
         )
-        _, payment, invoice = _views(result)
+        _, payment, invoice = _views(result, info.context)
         return CreatePaymentPayload(
             payment=payment, invoice=invoice, user_errors=_billing_errors(result, errors)
         )
@@ -300,7 +302,8 @@ class BillingMutation:
             )
         )
         return UpdateSubscriptionPayload(
-            subscription=Subscription.from_model(row) if row else None, user_errors=errors
+            subscription=Subscription.from_model(row, info.context) if row else None,
+            user_errors=errors,
         )
 
     @strawberry.mutation(description="Merchant: processes every renewal that is due now.")
@@ -323,7 +326,8 @@ class BillingMutation:
             lambda: resolve.add_payment_method(info.context, input.card)
         )
         return AddPaymentMethodPayload(
-            payment_method=PaymentMethod.from_model(row) if row else None, user_errors=errors
+            payment_method=PaymentMethod.from_model(row, info.context) if row else None,
+            user_errors=errors,
         )
 
     @strawberry.mutation(description="Customer: removes a saved card no active subscription uses.")
@@ -334,7 +338,8 @@ class BillingMutation:
             lambda: resolve.remove_payment_method(info.context, str(input.payment_method_id))
         )
         return RemovePaymentMethodPayload(
-            payment_method=PaymentMethod.from_model(row) if row else None, user_errors=errors
+            payment_method=PaymentMethod.from_model(row, info.context) if row else None,
+            user_errors=errors,
         )
 
     @strawberry.mutation(
@@ -353,7 +358,7 @@ class BillingMutation:
                 idempotency_key=input.idempotency_key,
             )
         )
-        subscription, payment, invoice = _views(result)
+        subscription, payment, invoice = _views(result, info.context)
         return UpdatePaymentMethodPayload(
             subscription=subscription,
             payment=payment,
@@ -375,7 +380,8 @@ class BillingMutation:
             )
         )
         return CancelSubscriptionPayload(
-            subscription=Subscription.from_model(row) if row else None, user_errors=errors
+            subscription=Subscription.from_model(row, info.context) if row else None,
+            user_errors=errors,
         )
 
     @strawberry.mutation(description="Customer: keeps a subscription that was set to end.")
@@ -386,5 +392,6 @@ class BillingMutation:
             lambda: resolve.undo_cancellation(info.context, str(input.subscription_id))
         )
         return UndoCancellationPayload(
-            subscription=Subscription.from_model(row) if row else None, user_errors=errors
+            subscription=Subscription.from_model(row, info.context) if row else None,
+            user_errors=errors,
         )

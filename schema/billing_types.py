@@ -1,22 +1,30 @@
-"""Billing object types. Scalars are plain attributes; related objects come from DataLoaders."""
+"""Billing object types, built from rows (services/sql.py) or models.
+
+Every field is a plain attribute: a field with a resolver costs Strawberry an Info object and
+argument parsing per object, which for a dashboard of a few hundred objects is most of the
+request. A related object is either already there (a connection loads the related objects of
+its whole page at once, see `prefetch_page`) or a `Deferred` that loads it through the request's
+DataLoaders when it is awaited; graphql-core awaits whatever a field returns that is awaitable.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
+from tortoise.models import Model
 
 import models
 from resolvers.context import Context
 from schema.types import Node
 from services.billing.invoice_links import signed_pdf_url
 from services.billing.subscriptions import CancellationReason as CancellationReasonEnum
-from services.money import format_money
+from services.money import format_money_cached
+from services.sql import Row, as_bool, as_datetime, model_row
 
 SubscriptionStatus = strawberry.enum(models.SubscriptionStatus)
 PaymentStatus = strawberry.enum(models.PaymentStatus)
@@ -28,18 +36,88 @@ CancellationReason = strawberry.enum(
 )
 
 
+class Deferred:
+    """An awaitable field value, computed only if a query asks for the field."""
+
+    __slots__ = ("_args", "_function")
+
+    def __init__(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        self._function = function
+        self._args = args
+
+    def __await__(self) -> Any:
+        return self._function(*self._args).__await__()
+
+
+def view_of(view: Any, row: Row, ctx: Context) -> Any:
+    """The request's view of a row, built once per object (see Context.views)."""
+    key = (view, row["id"])
+    found = ctx.views.get(key)
+    if found is None:
+        found = ctx.views[key] = view.from_row(row, ctx)
+    return found
+
+
+async def _load_view(loader: Any, key: str, view: Any, ctx: Context) -> Any:
+    row = await loader.load(key)
+    return None if row is None else view_of(view, row, ctx)
+
+
+NOT_JOINED: Any = object()
+
+
+def _related(row: Row, name: str, loader: Any, view: Any, ctx: Context) -> Any:
+    """The related object `name`: its view when the row came with it (a page's JOIN, see
+    services.pagination.Join), else a Deferred load through the request's DataLoader."""
+    joined = row.get(name, NOT_JOINED)
+    if joined is not NOT_JOINED:
+        return None if joined is None else view_of(view, joined, ctx)
+    key = row[f"{name}_id"]
+    return None if key is None else Deferred(_load_view, loader, key, view, ctx)
+
+
+def _members(enum: Any) -> dict[str, Any]:
+    """Value → member, for reading enum columns faster than calling the enum."""
+    return {member.value: member for member in enum}
+
+
+_SUBSCRIPTION_STATUS = _members(models.SubscriptionStatus)
+_INVOICE_STATUS = _members(models.InvoiceStatus)
+_PAYMENT_STATUS = _members(models.PaymentStatus)
+_INTERVAL = _members(models.TimeInterval)
+
+
 @strawberry.type(description="An amount in the currency's minor unit (cents; yen for JPY).")
 class Money:
     amount: int
     currency: str
+    formatted: str = strawberry.field(
+        description="For people, in the client's language (Accept-Language)."
+    )
 
-    @strawberry.field(description="For people, in the client's language (Accept-Language).")
-    def formatted(self, info: Info[Context, None]) -> str:
-        return format_money(self.amount, self.currency, info.context.locale)
+
+def money(amount: int, currency: str, ctx: Context) -> Money:
+    return Money(
+        amount=amount,
+        currency=currency,
+        formatted=format_money_cached(amount, currency, ctx.locale),
+    )
+
+
+class RowView:
+    """`from_model` for views that are read from rows: the model's values as a row."""
+
+    @classmethod
+    def from_row(cls, row: Row, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def from_model(cls, instance: Model, ctx: Context) -> Any:
+        return cls.from_row(model_row(instance), ctx)
 
 
 @strawberry.type
-class Product(Node):
+class Product(Node, RowView):
     name: str
     description: str | None
     price: Money
@@ -52,68 +130,48 @@ class Product(Node):
     created_at: datetime
 
     @classmethod
-    def from_model(cls, row: models.Product) -> Product:
+    def from_row(cls, row: Row, ctx: Context) -> Product:
+        interval = row["interval"]
         return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            description=row.description,
-            price=Money(amount=row.price_amount, currency=row.currency),
-            is_recurring=row.is_recurring,
-            interval=row.interval,
-            interval_count=row.interval_count,
-            license_key_enabled=row.license_key_enabled,
-            license_key_activations_limit=row.license_key_activations_limit,
-            license_key_duration_days=row.license_key_duration_days,
-            created_at=row.created_at,
+            id=strawberry.ID(row["id"]),
+            name=row["name"],
+            description=row["description"],
+            price=money(row["price_amount"], row["currency"], ctx),
+            is_recurring=as_bool(row["is_recurring"]),
+            interval=None if interval is None else _INTERVAL[interval],
+            interval_count=row["interval_count"],
+            license_key_enabled=as_bool(row["license_key_enabled"]),
+            license_key_activations_limit=row["license_key_activations_limit"],
+            license_key_duration_days=row["license_key_duration_days"],
+            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
         )
 
 
 @strawberry.type(description="A saved card. Never more of it than this.")
-class PaymentMethod(Node):
+class PaymentMethod(Node, RowView):
     brand: str
     last4: str
     exp_month: int
     exp_year: int
 
     @classmethod
-    def from_model(cls, row: models.PaymentMethod) -> PaymentMethod:
+    def from_row(cls, row: Row, ctx: Context) -> PaymentMethod:
         return cls(
-            id=strawberry.ID(row.id),
-            brand=row.brand,
-            last4=row.last4,
-            exp_month=row.exp_month,
-            exp_year=row.exp_year,
+            id=strawberry.ID(row["id"]),
+            brand=row["brand"],
+            last4=row["last4"],
+            exp_month=row["exp_month"],
+            exp_year=row["exp_year"],
         )
 
 
-async def _load(loader: object, key: str | None, view: object) -> object:
-    if key is None:
-        return None
-    row = await loader.load(key)  # type: ignore[attr-defined]
-    return view.from_model(row) if row is not None else None  # type: ignore[attr-defined]
+# A connection's page
 
 
-# A connection field loads the related objects of its whole page at once (`prefetch_page`), so
-# that the per-node fields return them without an await: an async resolver costs a task per
-# node. Views built anywhere else (payloads, `node`) still load on demand through DataLoaders.
-NOT_LOADED: Any = object()
-
-
-def _loaded_or_load(loaded: Any, loader: Any, key: str | None, view: Any) -> Any:
-    """The prefetched view, or an awaitable that loads it; Strawberry awaits what needs it."""
-    if loaded is not NOT_LOADED:
-        return loaded
-    return _load(loader, key, view)
-
-
-async def _attach(
-    nodes: Sequence[Any], attr: str, loader: Any, keys: Sequence[str | None], view: Any
-) -> None:
-    present = [key for key in keys if key is not None]
-    rows = dict(zip(present, await loader.load_many(present), strict=True))
-    for node, key in zip(nodes, keys, strict=True):
-        row = rows.get(key) if key is not None else None
-        setattr(node, attr, view.from_model(row) if row is not None else None)
+def selected_node_fields(info: Info[Context, None]) -> set[str]:
+    """The fields that the current connection field selects on `edges { node { … } }`."""
+    selections = [s for field in info.selected_fields for s in field.selections]
+    return _selected_names(selections, ("edges", "node"))
 
 
 def _selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str]:
@@ -128,18 +186,21 @@ def _selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str
     return names
 
 
-async def prefetch_page(info: Info[Context, None], nodes: Sequence[Any]) -> None:
-    """Loads, through the request's DataLoaders and for all nodes at once, the related objects
-    that the current connection field selects on `edges { node { … } }`."""
-    if not nodes:
-        return
-    selections = [s for field in info.selected_fields for s in field.selections]
-    wanted = _selected_names(selections, ("edges", "node"))
-    await asyncio.gather(*type(nodes[0]).prefetch(info, nodes, wanted))
+def related_rows(view: Any, wanted: set[str]) -> set[str]:
+    """The related objects (by row key) to read with the page's rows, for the wanted fields."""
+    return {name for field, name in view.RELATED.items() if field in wanted}
+
+
+async def page_nodes(ctx: Context, view: Any, rows: Sequence[Row], wanted: set[str]) -> list[Any]:
+    """The page's views, with what the wanted fields need loaded for all of them at once."""
+    nodes = [view_of(view, row, ctx) for row in rows]
+    if nodes:
+        await view.complete_page(ctx, nodes, wanted)
+    return nodes
 
 
 @strawberry.type
-class Subscription(Node):
+class Subscription(Node, RowView):
     status: SubscriptionStatus
     price: Money
     interval: TimeInterval
@@ -151,81 +212,58 @@ class Subscription(Node):
     cancellation_reason: CancellationReason | None
     cancellation_comment: str | None
     created_at: datetime
-    product_id: strawberry.Private[str]
-    payment_method_id: strawberry.Private[str | None]
-    _product: strawberry.Private[Any] = NOT_LOADED
-    _payment_method: strawberry.Private[Any] = NOT_LOADED
-    _outstanding: strawberry.Private[Any] = NOT_LOADED
+    product: Product
+    payment_method: PaymentMethod | None
+    outstanding_amount: Money = strawberry.field(description="The sum of its OPEN invoices.")
+
+    # GraphQL field → the related row a page can read in its own statement.
+    RELATED: ClassVar[dict[str, str]] = {"product": "product", "paymentMethod": "payment_method"}
 
     @classmethod
-    def prefetch(
-        cls, info: Info[Context, None], nodes: Sequence[Subscription], wanted: set[str]
-    ) -> list[Awaitable[None]]:
-        loaders = info.context.loaders
-        jobs: list[Awaitable[None]] = []
-        if "product" in wanted:
-            keys = [n.product_id for n in nodes]
-            jobs.append(_attach(nodes, "_product", loaders.product, keys, Product))
-        if "paymentMethod" in wanted:
-            keys = [n.payment_method_id for n in nodes]
-            jobs.append(
-                _attach(nodes, "_payment_method", loaders.payment_method, keys, PaymentMethod)
-            )
-        if "outstandingAmount" in wanted:
-            jobs.append(_attach_outstanding(info, nodes))
-        return jobs
-
-    @classmethod
-    def from_model(cls, row: models.Subscription) -> Subscription:
+    def from_row(cls, row: Row, ctx: Context) -> Subscription:
+        loaders = ctx.loaders
+        reason = row["cancellation_reason"]
+        subscription_id = row["id"]
         return cls(
-            id=strawberry.ID(row.id),
-            status=row.status,
-            price=Money(amount=row.price_amount, currency=row.currency),
-            interval=row.interval,
-            interval_count=row.interval_count,
-            current_period_start=row.current_period_start,
-            next_billing_date=row.next_billing_date,
-            cancel_at_next_billing_date=row.cancel_at_next_billing_date,
-            cancelled_at=row.cancelled_at,
-            cancellation_reason=CancellationReasonEnum(row.cancellation_reason)
-            if row.cancellation_reason
-            else None,
-            cancellation_comment=row.cancellation_comment,
-            created_at=row.created_at,
-            product_id=row.product_id,  # type: ignore[attr-defined]
-            payment_method_id=row.payment_method_id,  # type: ignore[attr-defined]
+            id=strawberry.ID(subscription_id),
+            status=_SUBSCRIPTION_STATUS[row["status"]],
+            price=money(row["price_amount"], row["currency"], ctx),
+            interval=_INTERVAL[row["interval"]],
+            interval_count=row["interval_count"],
+            current_period_start=as_datetime(row["current_period_start"]),
+            next_billing_date=as_datetime(row["next_billing_date"]),
+            cancel_at_next_billing_date=as_bool(row["cancel_at_next_billing_date"]),
+            cancelled_at=as_datetime(row["cancelled_at"]),
+            cancellation_reason=CancellationReasonEnum(reason) if reason else None,
+            cancellation_comment=row["cancellation_comment"],
+            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
+            product=_related(row, "product", loaders.product, Product, ctx),
+            payment_method=_related(
+                row, "payment_method", loaders.payment_method, PaymentMethod, ctx
+            ),
+            outstanding_amount=Deferred(_outstanding, ctx, subscription_id, row["currency"]),  # type: ignore[arg-type]
         )
 
-    @strawberry.field
-    def product(self, info: Info[Context, None]) -> Product:
-        loader = info.context.loaders.product
-        return _loaded_or_load(self._product, loader, self.product_id, Product)  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
-        loader = info.context.loaders.payment_method
-        return _loaded_or_load(self._payment_method, loader, self.payment_method_id, PaymentMethod)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="The sum of its OPEN invoices.")
-    def outstanding_amount(self, info: Info[Context, None]) -> Money:
-        if self._outstanding is not NOT_LOADED:
-            return self._outstanding  # type: ignore[no-any-return]
-        return _outstanding_of(info, self)  # type: ignore[return-value]
+    @classmethod
+    async def complete_page(
+        cls, ctx: Context, nodes: Sequence[Subscription], wanted: set[str]
+    ) -> None:
+        if "outstandingAmount" in wanted:
+            due = await ctx.loaders.outstanding.load_many([str(n.id) for n in nodes])
+            for node, amount in zip(nodes, due, strict=True):
+                node.outstanding_amount = money(amount, node.price.currency, ctx)
 
 
-async def _outstanding_of(info: Info[Context, None], subscription: Subscription) -> Money:
-    due = await info.context.loaders.outstanding.load(str(subscription.id))
-    return Money(amount=due, currency=subscription.price.currency)
+async def _outstanding(ctx: Context, subscription_id: str, currency: str) -> Money:
+    return money(await ctx.loaders.outstanding.load(subscription_id), currency, ctx)
 
 
-async def _attach_outstanding(info: Info[Context, None], nodes: Sequence[Subscription]) -> None:
-    due = await info.context.loaders.outstanding.load_many([str(n.id) for n in nodes])
-    for node, amount in zip(nodes, due, strict=True):
-        node._outstanding = Money(amount=amount, currency=node.price.currency)
+async def _pdf_url(ctx: Context, invoice_id: str) -> str:
+    return signed_pdf_url(ctx.settings, invoice_id)
 
 
 @strawberry.type
-class Invoice(Node):
+class Invoice(Node, RowView):
     number: str
     status: InvoiceStatus
     total: Money
@@ -234,46 +272,42 @@ class Invoice(Node):
     paid_at: datetime | None
     period_start: datetime | None
     period_end: datetime | None
-    subscription_id: strawberry.Private[str | None]
-    _subscription: strawberry.Private[Any] = NOT_LOADED
+    subscription: Subscription | None
+    pdf_url: str = strawberry.field(
+        description="A link to the PDF that works without a header for 15 minutes."
+    )
+
+    RELATED: ClassVar[dict[str, str]] = {"subscription": "subscription"}
 
     @classmethod
-    def prefetch(
-        cls, info: Info[Context, None], nodes: Sequence[Invoice], wanted: set[str]
-    ) -> list[Awaitable[None]]:
-        if "subscription" not in wanted:
-            return []
-        keys = [n.subscription_id for n in nodes]
-        loader = info.context.loaders.subscription
-        return [_attach(nodes, "_subscription", loader, keys, Subscription)]
-
-    @classmethod
-    def from_model(cls, row: models.Invoice) -> Invoice:
+    def from_row(cls, row: Row, ctx: Context) -> Invoice:
+        invoice_id = row["id"]
+        currency = row["currency"]
         return cls(
-            id=strawberry.ID(row.id),
-            number=row.number,
-            status=row.status,
-            total=Money(amount=row.total_amount, currency=row.currency),
-            amount_due=Money(amount=row.amount_due, currency=row.currency),
-            issued_at=row.issued_at,
-            paid_at=row.paid_at,
-            period_start=row.period_start,
-            period_end=row.period_end,
-            subscription_id=row.subscription_id,  # type: ignore[attr-defined]
+            id=strawberry.ID(invoice_id),
+            number=row["number"],
+            status=_INVOICE_STATUS[row["status"]],
+            total=money(row["total_amount"], currency, ctx),
+            amount_due=money(row["amount_due"], currency, ctx),
+            issued_at=as_datetime(row["issued_at"]),  # type: ignore[arg-type]
+            paid_at=as_datetime(row["paid_at"]),
+            period_start=as_datetime(row["period_start"]),
+            period_end=as_datetime(row["period_end"]),
+            subscription=_related(
+                row, "subscription", ctx.loaders.subscription, Subscription, ctx
+            ),
+            pdf_url=Deferred(_pdf_url, ctx, invoice_id),  # type: ignore[arg-type]
         )
 
-    @strawberry.field
-    def subscription(self, info: Info[Context, None]) -> Subscription | None:
-        loader = info.context.loaders.subscription
-        return _loaded_or_load(self._subscription, loader, self.subscription_id, Subscription)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="A link to the PDF that works without a header for 15 minutes.")
-    def pdf_url(self, info: Info[Context, None]) -> str:
-        return signed_pdf_url(info.context.settings, str(self.id))
+    @classmethod
+    async def complete_page(cls, ctx: Context, nodes: Sequence[Invoice], wanted: set[str]) -> None:
+        if "pdfUrl" in wanted:  # signed now rather than awaited per invoice
+            for node in nodes:
+                node.pdf_url = signed_pdf_url(ctx.settings, str(node.id))
 
 
 @strawberry.type
-class Payment(Node):
+class Payment(Node, RowView):
     status: PaymentStatus
     amount: Money
     created_at: datetime
@@ -281,56 +315,35 @@ class Payment(Node):
     failure_message: str | None
     card_brand: str | None
     card_last4: str | None
-    invoice_id: strawberry.Private[str | None]
-    subscription_id: strawberry.Private[str | None]
-    payment_method_id: strawberry.Private[str | None]
-    _invoice: strawberry.Private[Any] = NOT_LOADED
-    _payment_method: strawberry.Private[Any] = NOT_LOADED
+    invoice: Invoice | None
+    subscription: Subscription | None
+    payment_method: PaymentMethod | None
+
+    RELATED: ClassVar[dict[str, str]] = {
+        "invoice": "invoice",
+        "subscription": "subscription",
+        "paymentMethod": "payment_method",
+    }
 
     @classmethod
-    def prefetch(
-        cls, info: Info[Context, None], nodes: Sequence[Payment], wanted: set[str]
-    ) -> list[Awaitable[None]]:
-        loaders = info.context.loaders
-        jobs: list[Awaitable[None]] = []
-        if "invoice" in wanted:
-            keys = [n.invoice_id for n in nodes]
-            jobs.append(_attach(nodes, "_invoice", loaders.invoice, keys, Invoice))
-        if "paymentMethod" in wanted:
-            keys = [n.payment_method_id for n in nodes]
-            jobs.append(
-                _attach(nodes, "_payment_method", loaders.payment_method, keys, PaymentMethod)
-            )
-        return jobs
-
-    @classmethod
-    def from_model(cls, row: models.Payment) -> Payment:
+    def from_row(cls, row: Row, ctx: Context) -> Payment:
+        loaders = ctx.loaders
         return cls(
-            id=strawberry.ID(row.id),
-            status=row.status,
-            amount=Money(amount=row.amount, currency=row.currency),
-            created_at=row.created_at,
-            failure_code=row.failure_code,
-            failure_message=row.failure_message,
-            card_brand=row.card_brand,
-            card_last4=row.card_last4,
-            invoice_id=row.invoice_id,  # type: ignore[attr-defined]
-            subscription_id=row.subscription_id,  # type: ignore[attr-defined]
-            payment_method_id=row.payment_method_id,  # type: ignore[attr-defined]
+            id=strawberry.ID(row["id"]),
+            status=_PAYMENT_STATUS[row["status"]],
+            amount=money(row["amount"], row["currency"], ctx),
+            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
+            failure_code=row["failure_code"],
+            failure_message=row["failure_message"],
+            card_brand=row["card_brand"],
+            card_last4=row["card_last4"],
+            invoice=_related(row, "invoice", loaders.invoice, Invoice, ctx),
+            subscription=_related(row, "subscription", loaders.subscription, Subscription, ctx),
+            payment_method=_related(
+                row, "payment_method", loaders.payment_method, PaymentMethod, ctx
+            ),
         )
 
-    @strawberry.field
-    def invoice(self, info: Info[Context, None]) -> Invoice | None:
-        loader = info.context.loaders.invoice
-        return _loaded_or_load(self._invoice, loader, self.invoice_id, Invoice)  # type: ignore[no-any-return]
-
-    @strawberry.field
-    async def subscription(self, info: Info[Context, None]) -> Subscription | None:
-        return await _load(  # type: ignore[return-value]
-            info.context.loaders.subscription, self.subscription_id, Subscription
-        )
-
-    @strawberry.field
-    def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
-        loader = info.context.loaders.payment_method
-        return _loaded_or_load(self._payment_method, loader, self.payment_method_id, PaymentMethod)  # type: ignore[no-any-return]
+    @classmethod
+    async def complete_page(cls, ctx: Context, nodes: Sequence[Payment], wanted: set[str]) -> None:
+        return None

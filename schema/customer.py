@@ -18,7 +18,9 @@ from schema.billing_types import (
     PaymentMethod,
     Subscription,
     SubscriptionStatus,
-    prefetch_page,
+    page_nodes,
+    related_rows,
+    selected_node_fields,
 )
 from schema.licensing import LicenseKey
 from schema.types import Connection, Node, connection
@@ -55,34 +57,34 @@ class Customer(Node):
             SubscriptionStatus | None, strawberry.argument(description="Only this status.")
         ] = None,
     ) -> Connection[Subscription]:
+        wanted = selected_node_fields(info)
         page = await resolve.customer_subscriptions(
             info.context,
             str(self.id),
             first,
             after,
             status,  # type: ignore[arg-type]
+            related_rows(Subscription, wanted),
         )
-        nodes = [Subscription.from_model(row) for row in page.rows]
-        await prefetch_page(info, nodes)
-        return connection(page, nodes)
+        return connection(page, await page_nodes(info.context, Subscription, page.rows, wanted))
 
     @strawberry.field(description="Newest first.")
     async def invoices(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Invoice]:
-        page = await resolve.customer_invoices(info.context, str(self.id), first, after)
-        nodes = [Invoice.from_model(row) for row in page.rows]
-        await prefetch_page(info, nodes)
-        return connection(page, nodes)
+        wanted = selected_node_fields(info)
+        related = related_rows(Invoice, wanted)
+        page = await resolve.customer_invoices(info.context, str(self.id), first, after, related)
+        return connection(page, await page_nodes(info.context, Invoice, page.rows, wanted))
 
     @strawberry.field(description="Newest first.")
     async def payments(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Payment]:
-        page = await resolve.customer_payments(info.context, str(self.id), first, after)
-        nodes = [Payment.from_model(row) for row in page.rows]
-        await prefetch_page(info, nodes)
-        return connection(page, nodes)
+        wanted = selected_node_fields(info)
+        related = related_rows(Payment, wanted)
+        page = await resolve.customer_payments(info.context, str(self.id), first, after, related)
+        return connection(page, await page_nodes(info.context, Payment, page.rows, wanted))
 
     @strawberry.field(description="Keys issued with purchases, newest first.")
     async def license_keys(
@@ -96,4 +98,4 @@ class Customer(Node):
     @strawberry.field(description="Saved cards, newest first.")
     async def payment_methods(self, info: Info[Context, None]) -> list[PaymentMethod]:
         rows = await resolve.customer_payment_methods(info.context, str(self.id))
-        return [PaymentMethod.from_model(row) for row in rows]
+        return [PaymentMethod.from_row(row, info.context) for row in rows]

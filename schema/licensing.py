@@ -58,12 +58,13 @@ class LicenseKey(Node):
             if subscription_id
             else None
         )
-        return status_of(self._row, subscription.status if subscription else None)  # type: ignore[return-value]
+        status = models.SubscriptionStatus(subscription["status"]) if subscription else None
+        return status_of(self._row, status)  # type: ignore[return-value]
 
     @strawberry.field
     async def product(self, info: Info[Context, None]) -> Product:
         row = await info.context.loaders.product.load(self._row.product_id)  # type: ignore[attr-defined]
-        return Product.from_model(row)  # type: ignore[arg-type]
+        return Product.from_row(row, info.context)  # type: ignore[arg-type,no-any-return]
 
     @strawberry.field(description="The devices it is activated on.")
     async def instances(self, info: Info[Context, None]) -> list[LicenseKeyInstance]:

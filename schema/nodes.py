@@ -25,12 +25,16 @@ class NodeQuery:
             return business_view(info, row)
         if isinstance(row, models.Customer):
             return Customer.from_model(row)
-        for model, view in (
+        for model, billing_view in (
             (models.Product, Product),
             (models.Subscription, Subscription),
             (models.Payment, Payment),
             (models.Invoice, Invoice),
             (models.PaymentMethod, PaymentMethod),
+        ):
+            if isinstance(row, model):
+                return billing_view.from_model(row, info.context)  # type: ignore[no-any-return]
+        for model, view in (
             (models.LicenseKey, LicenseKey),
             (models.WebhookEndpoint, WebhookEndpoint),
             (models.WebhookEvent, WebhookEvent),

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from services.errors import ServiceError
+from services.sql import Row, as_datetime, select
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -70,4 +73,79 @@ async def paginate(query: QuerySet[Any], first: int | None, after: str | None) -
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = [encode_cursor(row.created_at, row.id) for row in rows]
+    return Page(rows=rows, cursors=cursors, has_next_page=has_next, total_count=total_count)
+
+
+async def _no_rows() -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class Join:
+    """A to-one relation read with a page in the same SELECT (a LEFT JOIN on `column`). Its
+    columns come back as a dict under `name` in each row, or None where `column` is NULL."""
+
+    name: str
+    model: type[Model]
+    column: str
+
+
+def _columns(model: type[Model]) -> list[str]:
+    return list(model._meta.fields_db_projection.values())
+
+
+async def paginate_rows(
+    model: type[Model],
+    where: dict[str, Any] | None,
+    first: int | None,
+    after: str | None,
+    joins: Sequence[Join] = (),
+) -> Page[Row]:
+    """The same keyset page as `paginate`, read with one hand-written SELECT into dicts (see
+    services/sql.py), with the `joins` in the same statement. `where` maps column names, which
+    come from code, to the values they must equal; None means the caller may see nothing."""
+    size = page_size(first)
+    start = decode_cursor(after) if after else None
+    if where is None:
+        return Page(rows=[], cursors=[], has_next_page=False, total_count=_no_rows)
+    # Table and column names come from code, every value is a parameter.
+    assert all(column.isidentifier() for column in where)
+    table = model._meta.db_table
+    conditions = " AND ".join(f"t.{column} = ?" for column in where)
+    params: list[Any] = list(where.values())
+
+    async def total_count() -> int:
+        count = f"SELECT COUNT(*) AS n FROM {table} t WHERE {conditions}"  # noqa: S608
+        [row] = await select(model, count, params)
+        return int(row["n"])
+
+    keyset = ""
+    page_params = list(params)
+    if start is not None:
+        created = start[0].astimezone(UTC)  # SQLite compares the text Tortoise wrote, in UTC
+        keyset = " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
+        page_params += [created, created, start[1]]
+    selected = ["t.*"]
+    joined = []
+    for n, join in enumerate(joins):
+        alias = f"j{n}"
+        selected += [f"{alias}.{c} AS {join.name}__{c}" for c in _columns(join.model)]
+        joined.append(
+            f" LEFT JOIN {join.model._meta.db_table} {alias} ON {alias}.id = t.{join.column}"
+        )
+    rows = await select(
+        model,
+        f"SELECT {', '.join(selected)} FROM {table} t{''.join(joined)} "  # noqa: S608
+        f"WHERE {conditions}{keyset} ORDER BY t.created_at DESC, t.id DESC LIMIT ?",
+        [*page_params, size + 1],
+    )
+    has_next = len(rows) > size
+    rows = rows[:size]
+    cursors = []
+    for row in rows:
+        row["created_at"] = created_at = as_datetime(row["created_at"])
+        cursors.append(encode_cursor(created_at, row["id"]))  # type: ignore[arg-type]
+        for join in joins:
+            related = {c: row.pop(f"{join.name}__{c}") for c in _columns(join.model)}
+            row[join.name] = None if related["id"] is None else related
     return Page(rows=rows, cursors=cursors, has_next_page=has_next, total_count=total_count)

@@ -20,3 +20,10 @@ class Scope:
         if self.customer_id is not None:
             found["customer_id"] = self.customer_id
         return found
+
+    def customer_filters(self, customer_id: str) -> dict[str, object] | None:
+        """Column filters for one customer's objects, or None when a customer's session asks
+        for another customer's (which then finds nothing, as a missing customer would)."""
+        if self.customer_id is not None and self.customer_id != customer_id:
+            return None
+        return {"business_id": self.business_id, "mode": self.mode, "customer_id": customer_id}

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from tortoise.expressions import F
-from tortoise.functions import Sum
 
-from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode
+from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode, Subscription
 from services.errors import NotFound
-from services.pagination import Page, paginate
+from services.pagination import Join, Page, paginate_rows
 from services.scope import Scope
+from services.sql import Row, placeholders, select
 
 
 async def next_invoice_number(business_id: str, mode: Mode) -> str:
@@ -76,18 +77,26 @@ async def get_invoice(scope: Scope, invoice_id: str) -> Invoice:
 
 
 async def list_invoices(
-    scope: Scope, customer_id: str, first: int | None, after: str | None
-) -> Page[Invoice]:
-    query = Invoice.filter(**scope.filters()).filter(customer_id=customer_id)
-    return await paginate(query, first, after)
+    scope: Scope,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    related: Collection[str] = (),
+) -> Page[Row]:
+    """One customer's invoices, newest first, as rows (services/sql.py), with the row of the
+    subscription read in the same statement when `related` names it."""
+    joins = [Join("subscription", Subscription, "subscription_id")] if related else []
+    return await paginate_rows(Invoice, scope.customer_filters(customer_id), first, after, joins)
 
 
 async def outstanding_by_subscription(subscription_ids: list[str]) -> dict[str, int]:
     """Sum of OPEN invoices' amount due per subscription, in one query."""
-    rows = (
-        await Invoice.filter(subscription_id__in=subscription_ids, status=InvoiceStatus.OPEN)
-        .group_by("subscription_id")
-        .annotate(due=Sum("amount_due"))
-        .values("subscription_id", "due")
+    if not subscription_ids:
+        return {}
+    ids = placeholders(len(subscription_ids))
+    sql = (
+        "SELECT subscription_id, SUM(amount_due) AS due FROM invoice "  # noqa: S608
+        f"WHERE status = ? AND subscription_id IN ({ids}) GROUP BY subscription_id"
     )
+    rows = await select(Invoice, sql, [InvoiceStatus.OPEN, *subscription_ids])
     return {row["subscription_id"]: int(row["due"] or 0) for row in rows}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
-from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product
+from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product, Subscription
 from services.billing.charging import (
     BillingResult,
     attach_saved_card,
@@ -28,10 +29,11 @@ from services.events import payment_event
 from services.ids import new_id
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
-from services.pagination import Page, paginate
+from services.pagination import Join, Page, paginate_rows
 from services.payments.cards import CardDetails
 from services.payments.gateway import ChargeResult, SavedCard
 from services.scope import Scope
+from services.sql import Row
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -131,7 +133,20 @@ async def finish_one_time(
 
 
 async def list_payments(
-    scope: Scope, customer_id: str, first: int | None, after: str | None
-) -> Page[Payment]:
-    query = Payment.filter(**scope.filters()).filter(customer_id=customer_id)
-    return await paginate(query, first, after)
+    scope: Scope,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    related: Collection[str] = (),
+) -> Page[Row]:
+    """One customer's payments, newest first, as rows (services/sql.py), with the rows of the
+    `related` objects (invoice, subscription, payment_method) read in the same statement."""
+    joins = [join for join in PAYMENT_JOINS if join.name in related]
+    return await paginate_rows(Payment, scope.customer_filters(customer_id), first, after, joins)
+
+
+PAYMENT_JOINS = (
+    Join("invoice", Invoice, "invoice_id"),
+    Join("subscription", Subscription, "subscription_id"),
+    Join("payment_method", PaymentMethod, "payment_method_id"),
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tortoise.transactions import in_transaction
 
 from models import Mode, PaymentMethod, Subscription, SubscriptionStatus
@@ -11,6 +13,7 @@ from services.events import payment_method_event
 from services.payments.cards import CardDetails, check_card
 from services.payments.gateway import SavedCard, gateway_for
 from services.scope import Scope
+from services.sql import Row, placeholders, select
 
 
 def card_from_input(
@@ -83,3 +86,19 @@ async def remove_payment_method(scope: Scope, customer_id: str, method_id: str) 
         await method.save(update_fields=["removed_at"])
         await payment_method_event("payment_method.removed", method)
     return method
+
+
+async def saved_cards_of(customer_ids: Sequence[str]) -> dict[str, list[Row]]:
+    """The customers' cards that are not removed, newest first, as rows (services/sql.py)."""
+    grouped: dict[str, list[Row]] = {customer_id: [] for customer_id in customer_ids}
+    if not customer_ids:
+        return grouped
+    ids = placeholders(len(customer_ids))
+    sql = (
+        "SELECT id, customer_id, brand, last4, exp_month, exp_year, created_at "  # noqa: S608
+        f"FROM payment_method WHERE customer_id IN ({ids}) AND removed_at IS NULL "
+        "ORDER BY created_at DESC, id DESC"
+    )
+    for row in await select(PaymentMethod, sql, customer_ids):
+        grouped[row["customer_id"]].append(row)
+    return grouped

@@ -3,6 +3,7 @@ customer."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -42,10 +43,11 @@ from services.events import payment_event, subscription_event
 from services.ids import new_id
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
-from services.pagination import Page, paginate
+from services.pagination import Join, Page, paginate_rows
 from services.payments.cards import CardDetails
 from services.payments.gateway import ChargeResult, SavedCard
 from services.scope import Scope
+from services.sql import Row
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -77,11 +79,21 @@ async def list_subscriptions(
     first: int | None,
     after: str | None,
     status: SubscriptionStatus | None = None,
-) -> Page[Subscription]:
-    query = Subscription.filter(**scope.filters()).filter(customer_id=customer_id)
-    if status is not None:
-        query = query.filter(status=status)
-    return await paginate(query, first, after)
+    related: Collection[str] = (),
+) -> Page[Row]:
+    """One customer's subscriptions, newest first, as rows (services/sql.py), with the rows of
+    the `related` objects (product, payment_method) read in the same statement."""
+    where = scope.customer_filters(customer_id)
+    if where is not None and status is not None:
+        where["status"] = status
+    joins = [join for join in SUBSCRIPTION_JOINS if join.name in related]
+    return await paginate_rows(Subscription, where, first, after, joins)
+
+
+SUBSCRIPTION_JOINS = (
+    Join("product", Product, "product_id"),
+    Join("payment_method", PaymentMethod, "payment_method_id"),
+)
 
 
 async def create_subscription(

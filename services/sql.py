@@ -1,0 +1,86 @@
+"""Hand-written SELECTs for hot read paths, run on Tortoise's connection, rows as dicts.
+
+The portal dashboard reads a few hundred rows per request; building each query through the
+ORM's query builder and each row into a model object costs more than everything else in the
+request (measured in scripts/bench_dashboard.py). Reads that need no model behaviour go through
+here: the SQL is written once with `?` placeholders (rewritten to `$1, $2, …` for PostgreSQL),
+values come back as the driver gives them, and the view that reads a row converts the columns
+it shows (`as_datetime`, `as_bool`). Writes always go through the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import Enum
+from functools import lru_cache
+from typing import Any
+
+import ciso8601
+from tortoise import connections
+from tortoise.models import Model
+
+Row = dict[str, Any]
+
+
+@lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    """`?` placeholders as asyncpg's `$1, $2, …`. Our statements have no literal `?`."""
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+
+
+def _client(model: type[Model]) -> Any:
+    # connections.get honours a surrounding in_transaction(), like the models' own queries.
+    return connections.get(model._meta.default_connection or "default")
+
+
+async def select(model: type[Model], sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """Runs `sql` on the connection of `model`'s app. Enum parameters go in as their values."""
+    client = _client(model)
+    if client.capabilities.dialect == "postgres":
+        sql = _numbered(sql)
+    values = [param.value if isinstance(param, Enum) else param for param in params]
+    return list(await client.execute_query_dict(sql, values))
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, ?` for an IN list of `count` values (at least one: `IN ()` is not SQL)."""
+    return ", ".join("?" * max(count, 1))
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp column as an aware UTC datetime: PostgreSQL gives datetimes, SQLite the text
+    that Tortoise wrote (`2026-11-25 17:12:11.123456+00:00`)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = ciso8601.parse_datetime(value)
+    if value.tzinfo is UTC:  # what both drivers give for what Tortoise wrote
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def as_bool(value: Any) -> bool:
+    """SQLite stores booleans as 0 and 1."""
+    return bool(value)
+
+
+def model_row(instance: Model) -> Row:
+    """A model's values under their column names, the shape `select` returns (already typed)."""
+    meta = instance._meta
+    return {column: getattr(instance, field) for field, column in meta.fields_db_projection.items()}
+
+
+async def rows_by_id(model: type[Model], ids: Sequence[str]) -> list[Row | None]:
+    """The rows with these ids, in the order asked, None where there is none. By id alone: for
+    DataLoaders, whose callers start from a scoped query (see resolvers/context.py)."""
+    if not ids:
+        return []
+    table = model._meta.db_table
+    sql = f"SELECT * FROM {table} WHERE id IN ({placeholders(len(ids))})"  # noqa: S608
+    rows = await select(model, sql, ids)
+    found = {row["id"]: row for row in rows}
+    return [found.get(object_id) for object_id in ids]
