@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
@@ -59,6 +60,11 @@ class PortalGraphQL(GraphQL[Context, None]):
         if _wants_graphql_response_json(request) and response.media_type == "application/json":
             response = _as_graphql_response_json(response)
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: a dashboard answer is ~100 kB of JSON, which the standard library takes ~1 ms
+        # to write and orjson a tenth of that; both write the same data (UTF-8, not \u-escaped).
+        return orjson.dumps(data)
 
     async def process_result(self, request: Any, result: Any) -> Any:
         """Errors raised before execution (the parser's token limit, syntax errors) never pass

@@ -16,6 +16,7 @@ from models import (
     Subscription,
 )
 from services.access.principal import Principal, PrincipalKind
+from services.billing.columns import shown
 from services.billing.invoices import outstanding_by_subscription
 from services.billing.payment_methods import saved_cards_of
 from services.errors import Unauthenticated
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 def _by_id(model: Any) -> Any:
     async def load(ids: list[str]) -> list[Row | None]:
-        return await rows_by_id(model, ids)
+        return await rows_by_id(model, shown(model), ids)
 
     return load
 

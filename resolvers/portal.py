@@ -9,6 +9,7 @@ from models import Customer
 from resolvers.context import Context
 from services import customers
 from services.access import links
+from services.sql import Row
 from services.validation import email_key, normalize_email
 
 
@@ -18,10 +19,10 @@ class ProfileUpdate:
     email_confirmation_sent: bool
 
 
-async def me(ctx: Context) -> Customer:
+async def me(ctx: Context) -> Row:
     scope = ctx.require_customer()
     assert scope.customer_id is not None
-    return await customers.get_customer(scope, scope.customer_id)
+    return await customers.get_customer_row(scope, scope.customer_id)
 
 
 async def update_profile(ctx: Context, changes: dict[str, Any]) -> ProfileUpdate:

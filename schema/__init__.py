@@ -14,7 +14,7 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
-from schema.execution import AttributeLeaves, mark_attribute_fields
+from schema.execution import AttributeFields, mark_attribute_fields
 from schema.extensions import is_unexpected, schema_extensions
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
@@ -95,7 +95,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=AttributeLeaves,
+        execution_context_class=AttributeFields,
     )
     mark_attribute_fields(built._schema)
     return built

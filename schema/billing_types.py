@@ -192,8 +192,14 @@ def related_rows(view: Any, wanted: set[str]) -> set[str]:
 
 
 async def page_nodes(ctx: Context, view: Any, rows: Sequence[Row], wanted: set[str]) -> list[Any]:
-    """The page's views, with what the wanted fields need loaded for all of them at once."""
-    nodes = [view_of(view, row, ctx) for row in rows]
+    """The page's views, with what the wanted fields need loaded for all of them at once.
+    Built from the page's own rows, which carry the related rows the page joined, even where
+    another list of this request already built a view of the same object (without them);
+    the later views of that object are these."""
+    nodes = [view.from_row(row, ctx) for row in rows]
+    views = ctx.views
+    for node, row in zip(nodes, rows, strict=True):
+        views[(view, row["id"])] = node
     if nodes:
         await view.complete_page(ctx, nodes, wanted)
     return nodes
@@ -216,18 +222,24 @@ class Subscription(Node, RowView):
     payment_method: PaymentMethod | None
     outstanding_amount: Money = strawberry.field(description="The sum of its OPEN invoices.")
 
-    # GraphQL field → the related row a page can read in its own statement.
-    RELATED: ClassVar[dict[str, str]] = {"product": "product", "paymentMethod": "payment_method"}
+    # GraphQL field → what a page can read with its rows, in the same statement.
+    RELATED: ClassVar[dict[str, str]] = {
+        "product": "product",
+        "paymentMethod": "payment_method",
+        "outstandingAmount": "outstanding",
+    }
 
     @classmethod
     def from_row(cls, row: Row, ctx: Context) -> Subscription:
         loaders = ctx.loaders
         reason = row["cancellation_reason"]
         subscription_id = row["id"]
+        currency = row["currency"]
+        outstanding = row.get("outstanding")
         return cls(
             id=strawberry.ID(subscription_id),
             status=_SUBSCRIPTION_STATUS[row["status"]],
-            price=money(row["price_amount"], row["currency"], ctx),
+            price=money(row["price_amount"], currency, ctx),
             interval=_INTERVAL[row["interval"]],
             interval_count=row["interval_count"],
             current_period_start=as_datetime(row["current_period_start"]),
@@ -241,17 +253,16 @@ class Subscription(Node, RowView):
             payment_method=_related(
                 row, "payment_method", loaders.payment_method, PaymentMethod, ctx
             ),
-            outstanding_amount=Deferred(_outstanding, ctx, subscription_id, row["currency"]),  # type: ignore[arg-type]
+            outstanding_amount=Deferred(_outstanding, ctx, subscription_id, currency)  # type: ignore[arg-type]
+            if outstanding is None
+            else money(int(outstanding), currency, ctx),
         )
 
     @classmethod
     async def complete_page(
         cls, ctx: Context, nodes: Sequence[Subscription], wanted: set[str]
     ) -> None:
-        if "outstandingAmount" in wanted:
-            due = await ctx.loaders.outstanding.load_many([str(n.id) for n in nodes])
-            for node, amount in zip(nodes, due, strict=True):
-                node.outstanding_amount = money(amount, node.price.currency, ctx)
+        return None
 
 
 async def _outstanding(ctx: Context, subscription_id: str, currency: str) -> Money:
@@ -293,9 +304,7 @@ class Invoice(Node, RowView):
             paid_at=as_datetime(row["paid_at"]),
             period_start=as_datetime(row["period_start"]),
             period_end=as_datetime(row["period_end"]),
-            subscription=_related(
-                row, "subscription", ctx.loaders.subscription, Subscription, ctx
-            ),
+            subscription=_related(row, "subscription", ctx.loaders.subscription, Subscription, ctx),
             pdf_url=Deferred(_pdf_url, ctx, invoice_id),  # type: ignore[arg-type]
         )
 

@@ -24,6 +24,7 @@ from schema.billing_types import (
 )
 from schema.licensing import LicenseKey
 from schema.types import Connection, Node, connection
+from services.sql import Row, as_datetime
 
 
 @strawberry.type
@@ -45,6 +46,17 @@ class Customer(Node):
             phone_number=row.phone_number,
             locale=row.locale,
             created_at=row.created_at,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Customer:
+        return cls(
+            id=strawberry.ID(row["id"]),
+            email=row["email"],
+            name=row["name"],
+            phone_number=row["phone_number"],
+            locale=row["locale"],
+            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
         )
 
     @strawberry.field(description="Newest first; active and past.")

@@ -39,7 +39,7 @@ class UpdateProfilePayload:
 class PortalQuery:
     @strawberry.field(description="The signed-in customer (portal session).")
     async def me(self, info: Info[Context, None]) -> Customer:
-        return Customer.from_model(await resolve.me(info.context))
+        return Customer.from_row(await resolve.me(info.context))
 
 
 @strawberry.type

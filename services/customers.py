@@ -11,6 +11,7 @@ from services.errors import NotFound, ServiceError
 from services.events import customer_event
 from services.pagination import Page, paginate
 from services.scope import Scope
+from services.sql import Row, select
 from services.validation import clean_name, email_key, normalize_email, normalize_phone
 
 UNSET = object()
@@ -33,6 +34,21 @@ async def get_customer(scope: Scope, customer_id: str) -> Customer:
     if customer is None:
         raise NotFound("customer", field=["customerId"])
     return customer
+
+
+async def get_customer_row(scope: Scope, customer_id: str) -> Row:
+    """`get_customer` as a row (services/sql.py), for reads that need no model behaviour."""
+    if scope.customer_id is not None and scope.customer_id != customer_id:
+        raise NotFound("customer")
+    rows = await select(
+        Customer,
+        "SELECT id, email, name, phone_number, locale, created_at FROM customer "
+        "WHERE id = ? AND business_id = ? AND mode = ?",
+        [customer_id, scope.business_id, scope.mode],
+    )
+    if not rows:
+        raise NotFound("customer", field=["customerId"])
+    return rows[0]
 
 
 async def find_customer_by_email(scope: Scope, email: str) -> Customer | None:

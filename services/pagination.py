@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -14,7 +14,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from services.errors import ServiceError
-from services.sql import Row, as_datetime, select
+from services.sql import Row, as_datetime, select, select_tuples
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -83,33 +83,36 @@ async def _no_rows() -> int:
 @dataclass(frozen=True)
 class Join:
     """A to-one relation read with a page in the same SELECT (a LEFT JOIN on `column`). Its
-    columns come back as a dict under `name` in each row, or None where `column` is NULL."""
+    `columns` (which include `id`) come back as a dict under `name` in each row, or None where
+    `column` is NULL."""
 
     name: str
     model: type[Model]
     column: str
-
-
-def _columns(model: type[Model]) -> list[str]:
-    return list(model._meta.fields_db_projection.values())
+    columns: Sequence[str]
 
 
 async def paginate_rows(
     model: type[Model],
+    columns: Sequence[str],
     where: dict[str, Any] | None,
     first: int | None,
     after: str | None,
     joins: Sequence[Join] = (),
+    computed: Mapping[str, str] | None = None,
 ) -> Page[Row]:
     """The same keyset page as `paginate`, read with one hand-written SELECT into dicts (see
-    services/sql.py), with the `joins` in the same statement. `where` maps column names, which
-    come from code, to the values they must equal; None means the caller may see nothing."""
+    services/sql.py): the `columns` (with `id` and `created_at`) of `model`'s table, and the
+    `joins` in the same statement. `where` maps column names, which come from code, to the
+    values they must equal; None means the caller may see nothing. `computed` adds columns:
+    name → an SQL expression from code over the page's table `t`."""
     size = page_size(first)
     start = decode_cursor(after) if after else None
     if where is None:
         return Page(rows=[], cursors=[], has_next_page=False, total_count=_no_rows)
     # Table and column names come from code, every value is a parameter.
-    assert all(column.isidentifier() for column in where)
+    names = [*where, *columns, *(c for join in joins for c in join.columns)]
+    assert all(name.isidentifier() for name in names)
     table = model._meta.db_table
     conditions = " AND ".join(f"t.{column} = ?" for column in where)
     params: list[Any] = list(where.values())
@@ -125,27 +128,40 @@ async def paginate_rows(
         created = start[0].astimezone(UTC)  # SQLite compares the text Tortoise wrote, in UTC
         keyset = " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
         page_params += [created, created, start[1]]
-    selected = ["t.*"]
+    computed = computed or {}
+    selected = [f"t.{c}" for c in columns]
+    selected += [f"({sql}) AS {name}" for name, sql in computed.items()]
     joined = []
     for n, join in enumerate(joins):
         alias = f"j{n}"
-        selected += [f"{alias}.{c} AS {join.name}__{c}" for c in _columns(join.model)]
+        selected += [f"{alias}.{c} AS {join.name}__{c}" for c in join.columns]
         joined.append(
             f" LEFT JOIN {join.model._meta.db_table} {alias} ON {alias}.id = t.{join.column}"
         )
-    rows = await select(
+    records = await select_tuples(
         model,
         f"SELECT {', '.join(selected)} FROM {table} t{''.join(joined)} "  # noqa: S608
         f"WHERE {conditions}{keyset} ORDER BY t.created_at DESC, t.id DESC LIMIT ?",
         [*page_params, size + 1],
     )
-    has_next = len(rows) > size
-    rows = rows[:size]
+    has_next = len(records) > size
+    records = records[:size]
+    # The page's own columns and the computed ones come first, then each join's columns.
+    own = [*columns, *computed]
+    parts = []
+    offset = len(own)
+    for join in joins:
+        width = len(join.columns)
+        parts.append((join.name, join.columns, offset, offset + width, join.columns.index("id")))
+        offset += width
+    rows: list[Row] = []
     cursors = []
-    for row in rows:
+    for record in records:
+        row = dict(zip(own, record, strict=False))
         row["created_at"] = created_at = as_datetime(row["created_at"])
         cursors.append(encode_cursor(created_at, row["id"]))  # type: ignore[arg-type]
-        for join in joins:
-            related = {c: row.pop(f"{join.name}__{c}") for c in _columns(join.model)}
-            row[join.name] = None if related["id"] is None else related
+        for name, columns, first_value, last_value, id_at in parts:
+            values = record[first_value:last_value]
+            row[name] = None if values[id_at] is None else dict(zip(columns, values, strict=True))
+        rows.append(row)
     return Page(rows=rows, cursors=cursors, has_next_page=has_next, total_count=total_count)

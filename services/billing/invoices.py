@@ -8,6 +8,7 @@ from datetime import datetime
 from tortoise.expressions import F
 
 from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode, Subscription
+from services.billing.columns import shown
 from services.errors import NotFound
 from services.pagination import Join, Page, paginate_rows
 from services.scope import Scope
@@ -85,8 +86,15 @@ async def list_invoices(
 ) -> Page[Row]:
     """One customer's invoices, newest first, as rows (services/sql.py), with the row of the
     subscription read in the same statement when `related` names it."""
-    joins = [Join("subscription", Subscription, "subscription_id")] if related else []
-    return await paginate_rows(Invoice, scope.customer_filters(customer_id), first, after, joins)
+    joins = [Join("subscription", Subscription, "subscription_id", shown(Subscription))]
+    return await paginate_rows(
+        Invoice,
+        shown(Invoice),
+        scope.customer_filters(customer_id),
+        first,
+        after,
+        joins if "subscription" in related else (),
+    )
 
 
 async def outstanding_by_subscription(subscription_ids: list[str]) -> dict[str, int]:

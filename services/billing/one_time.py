@@ -19,6 +19,7 @@ from services.billing.charging import (
     resolve_source,
     with_idempotency,
 )
+from services.billing.columns import shown
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_receipt
 from services.billing.products import get_product
@@ -142,11 +143,12 @@ async def list_payments(
     """One customer's payments, newest first, as rows (services/sql.py), with the rows of the
     `related` objects (invoice, subscription, payment_method) read in the same statement."""
     joins = [join for join in PAYMENT_JOINS if join.name in related]
-    return await paginate_rows(Payment, scope.customer_filters(customer_id), first, after, joins)
+    where = scope.customer_filters(customer_id)
+    return await paginate_rows(Payment, shown(Payment), where, first, after, joins)
 
 
 PAYMENT_JOINS = (
-    Join("invoice", Invoice, "invoice_id"),
-    Join("subscription", Subscription, "subscription_id"),
-    Join("payment_method", PaymentMethod, "payment_method_id"),
+    Join("invoice", Invoice, "invoice_id", shown(Invoice)),
+    Join("subscription", Subscription, "subscription_id", shown(Subscription)),
+    Join("payment_method", PaymentMethod, "payment_method_id", shown(PaymentMethod)),
 )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from tortoise.transactions import in_transaction
 
 from models import Mode, PaymentMethod, Subscription, SubscriptionStatus
+from services.billing.columns import shown
 from services.clock import now
 from services.errors import ConfigurationError, InvalidState, NotFound
 from services.events import payment_method_event
@@ -95,9 +96,8 @@ async def saved_cards_of(customer_ids: Sequence[str]) -> dict[str, list[Row]]:
         return grouped
     ids = placeholders(len(customer_ids))
     sql = (
-        "SELECT id, customer_id, brand, last4, exp_month, exp_year, created_at "  # noqa: S608
-        f"FROM payment_method WHERE customer_id IN ({ids}) AND removed_at IS NULL "
-        "ORDER BY created_at DESC, id DESC"
+        f"SELECT {', '.join(shown(PaymentMethod))} FROM payment_method "  # noqa: S608
+        f"WHERE customer_id IN ({ids}) AND removed_at IS NULL ORDER BY created_at DESC, id DESC"
     )
     for row in await select(PaymentMethod, sql, customer_ids):
         grouped[row["customer_id"]].append(row)

@@ -32,6 +32,7 @@ from services.billing.charging import (
     resolve_source,
     with_idempotency,
 )
+from services.billing.columns import shown
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_cancelled, send_receipt
 from services.billing.periods import add_interval
@@ -82,17 +83,26 @@ async def list_subscriptions(
     related: Collection[str] = (),
 ) -> Page[Row]:
     """One customer's subscriptions, newest first, as rows (services/sql.py), with the rows of
-    the `related` objects (product, payment_method) read in the same statement."""
+    the `related` objects (product, payment_method) and, if `related` names it, the
+    `outstanding` amount (the sum of OPEN invoices) read in the same statement."""
     where = scope.customer_filters(customer_id)
     if where is not None and status is not None:
         where["status"] = status
     joins = [join for join in SUBSCRIPTION_JOINS if join.name in related]
-    return await paginate_rows(Subscription, where, first, after, joins)
+    computed = {"outstanding": OUTSTANDING_SQL} if "outstanding" in related else None
+    return await paginate_rows(
+        Subscription, shown(Subscription), where, first, after, joins, computed
+    )
 
 
+# The sum of the subscription's OPEN invoices ('open' is InvoiceStatus.OPEN).
+OUTSTANDING_SQL = (
+    "SELECT COALESCE(SUM(o.amount_due), 0) FROM invoice o "
+    "WHERE o.subscription_id = t.id AND o.status = 'open'"
+)
 SUBSCRIPTION_JOINS = (
-    Join("product", Product, "product_id"),
-    Join("payment_method", PaymentMethod, "payment_method_id"),
+    Join("product", Product, "product_id", shown(Product)),
+    Join("payment_method", PaymentMethod, "payment_method_id", shown(PaymentMethod)),
 )
 
 
