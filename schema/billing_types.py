@@ -9,7 +9,8 @@ DataLoaders when it is awaited; graphql-core awaits whatever a field returns tha
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -20,7 +21,7 @@ from tortoise.models import Model
 
 import models
 from resolvers.context import Context
-from schema.types import Node
+from schema.types import Deferred, Node
 from services.billing.invoice_links import signed_pdf_url
 from services.billing.subscriptions import CancellationReason as CancellationReasonEnum
 from services.money import format_money_cached
@@ -34,19 +35,6 @@ CancellationReason = strawberry.enum(
     CancellationReasonEnum,
     description="Why a customer cancels (the reasons Stripe and Dodo share).",
 )
-
-
-class Deferred:
-    """An awaitable field value, computed only if a query asks for the field."""
-
-    __slots__ = ("_args", "_function")
-
-    def __init__(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        self._function = function
-        self._args = args
-
-    def __await__(self) -> Any:
-        return self._function(*self._args).__await__()
 
 
 def view_of(view: Any, row: Row, ctx: Context) -> Any:
@@ -168,10 +156,38 @@ class PaymentMethod(Node, RowView):
 # A connection's page
 
 
-def selected_node_fields(info: Info[Context, None]) -> set[str]:
-    """The fields that the current connection field selects on `edges { node { … } }`."""
+@dataclass(frozen=True)
+class Selection:
+    """What a connection field asks for on `edges { … }` and on `edges { node { … } }`."""
+
+    edges: frozenset[str]
+    nodes: frozenset[str]
+
+
+# Selections by the id of the field's AST node. The parser cache shares AST nodes between
+# requests that send the same query; the node is kept, so its id is not reused while the entry
+# exists. What is selected only decides what a page reads or encodes up front: anything else
+# is still loaded when a query asks for it.
+_SELECTIONS: dict[int, tuple[Any, Selection]] = {}
+_SELECTIONS_KEPT = 512
+
+
+def connection_selection(info: Info[Context, None]) -> Selection:
+    field_nodes = info._raw_info.field_nodes
+    if len(field_nodes) == 1:
+        cached = _SELECTIONS.get(id(field_nodes[0]))
+        if cached is not None and cached[0] is field_nodes[0]:
+            return cached[1]
     selections = [s for field in info.selected_fields for s in field.selections]
-    return _selected_names(selections, ("edges", "node"))
+    selection = Selection(
+        edges=frozenset(_selected_names(selections, ("edges",))),
+        nodes=frozenset(_selected_names(selections, ("edges", "node"))),
+    )
+    if len(field_nodes) == 1:
+        if len(_SELECTIONS) >= _SELECTIONS_KEPT:
+            _SELECTIONS.clear()
+        _SELECTIONS[id(field_nodes[0])] = (field_nodes[0], selection)
+    return selection
 
 
 def _selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str]:
@@ -186,12 +202,14 @@ def _selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str
     return names
 
 
-def related_rows(view: Any, wanted: set[str]) -> set[str]:
+def related_rows(view: Any, wanted: frozenset[str]) -> set[str]:
     """The related objects (by row key) to read with the page's rows, for the wanted fields."""
     return {name for field, name in view.RELATED.items() if field in wanted}
 
 
-async def page_nodes(ctx: Context, view: Any, rows: Sequence[Row], wanted: set[str]) -> list[Any]:
+async def page_nodes(
+    ctx: Context, view: Any, rows: Sequence[Row], wanted: frozenset[str]
+) -> list[Any]:
     """The page's views, with what the wanted fields need loaded for all of them at once.
     Built from the page's own rows, which carry the related rows the page joined, even where
     another list of this request already built a view of the same object (without them);
@@ -260,7 +278,7 @@ class Subscription(Node, RowView):
 
     @classmethod
     async def complete_page(
-        cls, ctx: Context, nodes: Sequence[Subscription], wanted: set[str]
+        cls, ctx: Context, nodes: Sequence[Subscription], wanted: frozenset[str]
     ) -> None:
         return None
 
@@ -309,7 +327,9 @@ class Invoice(Node, RowView):
         )
 
     @classmethod
-    async def complete_page(cls, ctx: Context, nodes: Sequence[Invoice], wanted: set[str]) -> None:
+    async def complete_page(
+        cls, ctx: Context, nodes: Sequence[Invoice], wanted: frozenset[str]
+    ) -> None:
         if "pdfUrl" in wanted:  # signed now rather than awaited per invoice
             for node in nodes:
                 node.pdf_url = signed_pdf_url(ctx.settings, str(node.id))
@@ -354,5 +374,7 @@ class Payment(Node, RowView):
         )
 
     @classmethod
-    async def complete_page(cls, ctx: Context, nodes: Sequence[Payment], wanted: set[str]) -> None:
+    async def complete_page(
+        cls, ctx: Context, nodes: Sequence[Payment], wanted: frozenset[str]
+    ) -> None:
         return None

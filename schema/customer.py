@@ -18,9 +18,9 @@ from schema.billing_types import (
     PaymentMethod,
     Subscription,
     SubscriptionStatus,
+    connection_selection,
     page_nodes,
     related_rows,
-    selected_node_fields,
 )
 from schema.licensing import LicenseKey
 from schema.types import Connection, Node, connection
@@ -69,7 +69,8 @@ class Customer(Node):
             SubscriptionStatus | None, strawberry.argument(description="Only this status.")
         ] = None,
     ) -> Connection[Subscription]:
-        wanted = selected_node_fields(info)
+        selection = connection_selection(info)
+        wanted = selection.nodes
         page = await resolve.customer_subscriptions(
             info.context,
             str(self.id),
@@ -78,25 +79,28 @@ class Customer(Node):
             status,  # type: ignore[arg-type]
             related_rows(Subscription, wanted),
         )
-        return connection(page, await page_nodes(info.context, Subscription, page.rows, wanted))
+        nodes = await page_nodes(info.context, Subscription, page.rows, wanted)
+        return connection(page, nodes, cursors="cursor" in selection.edges)
 
     @strawberry.field(description="Newest first.")
     async def invoices(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Invoice]:
-        wanted = selected_node_fields(info)
-        related = related_rows(Invoice, wanted)
+        selection = connection_selection(info)
+        related = related_rows(Invoice, selection.nodes)
         page = await resolve.customer_invoices(info.context, str(self.id), first, after, related)
-        return connection(page, await page_nodes(info.context, Invoice, page.rows, wanted))
+        nodes = await page_nodes(info.context, Invoice, page.rows, selection.nodes)
+        return connection(page, nodes, cursors="cursor" in selection.edges)
 
     @strawberry.field(description="Newest first.")
     async def payments(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Payment]:
-        wanted = selected_node_fields(info)
-        related = related_rows(Payment, wanted)
+        selection = connection_selection(info)
+        related = related_rows(Payment, selection.nodes)
         page = await resolve.customer_payments(info.context, str(self.id), first, after, related)
-        return connection(page, await page_nodes(info.context, Payment, page.rows, wanted))
+        nodes = await page_nodes(info.context, Payment, page.rows, selection.nodes)
+        return connection(page, nodes, cursors="cursor" in selection.edges)
 
     @strawberry.field(description="Keys issued with purchases, newest first.")
     async def license_keys(

@@ -58,11 +58,14 @@ def mark_attribute_fields(schema: GraphQLSchema) -> int:
             leaf = is_leaf_type(named)
             field.extensions = {
                 **field.extensions,
-                ATTRIBUTE_FIELD: (definition.python_name, named, non_null, leaf),
+                ATTRIBUTE_FIELD: (definition.python_name, named, non_null, leaf, field.type),
             }
             marked += 1
     return marked
 
+
+# Values that are never awaitable, checked before the general test.
+_READY = frozenset({str, int, bool, float})
 
 # One scalar field of a selection: (response name, attribute, scalar type, non-null).
 Leaf = tuple[str, str, Any, bool]
@@ -132,7 +135,9 @@ class AttributeFields(StrawberryGraphQLCoreExecutionContext):
                 values[response_name] = None
                 continue
             coerced: Any = Undefined
-            if value is not None and value is not Undefined and not is_awaitable(value):
+            if type(value) in _READY or (
+                value is not None and value is not Undefined and not is_awaitable(value)
+            ):
                 try:
                     coerced = leaf_type.coerce_output_value(value)
                 except Exception:  # graphql-core's path below reports it
@@ -159,7 +164,7 @@ class AttributeFields(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         marked = self._marked(parent_type.fields, field_details_list) if self._plain() else None
         if marked is not None and not marked[3]:
-            name, object_type, non_null, _ = marked
+            name, object_type, non_null, _, return_type = marked
             value = getattr(source, name, Undefined)
             if value is None:
                 if not non_null:
@@ -168,12 +173,48 @@ class AttributeFields(StrawberryGraphQLCoreExecutionContext):
                 # Strawberry's is_type_of checks the instance and never reads `info`.
                 check = object_type.is_type_of
                 if check is None or check(value, None) is True:
-                    return self.collect_and_execute_subfields(
-                        object_type, field_details_list, path, value, position_context
+                    return self._complete_object(
+                        return_type,
+                        object_type,
+                        field_details_list,
+                        path,
+                        value,
+                        position_context,
                     )
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    def _complete_object(
+        self,
+        return_type: Any,
+        object_type: Any,
+        field_details_list: Any,
+        path: Any,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """The sub-selection of a ready object value, with graphql-core's error handling for
+        the field (an error below a nullable field nulls it; a non-null one passes it up)."""
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_object(completed, return_type, field_details_list, path)
+        return completed
+
+    async def _await_object(
+        self, completed: Awaitable[Any], return_type: Any, field_details_list: Any, path: Any
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
 
 
 def _merged(order: dict[str, Any], first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -104,10 +105,34 @@ class Connection(Generic[T]):
         return await self._page.total_count()
 
 
-def connection(page: Page[object], nodes: list[T]) -> Connection[T]:
-    edges = [
-        Edge(node=node, cursor=cursor) for node, cursor in zip(nodes, page.cursors, strict=True)
-    ]
+class Deferred:
+    """An awaitable field value, computed only if a query asks for the field: graphql-core
+    awaits whatever a plain attribute field holds that is awaitable."""
+
+    __slots__ = ("_args", "_function")
+
+    def __init__(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        self._function = function
+        self._args = args
+
+    def __await__(self) -> Any:
+        return self._function(*self._args).__await__()
+
+
+async def _cursor(page: Page[object], index: int) -> str:
+    return page.cursor(index)
+
+
+def connection(page: Page[object], nodes: list[T], *, cursors: bool = True) -> Connection[T]:
+    """`cursors=False` when the query does not ask for the edges' cursors: they are then
+    encoded only if something awaits them."""
+    if cursors:
+        edges = [Edge(node=node, cursor=page.cursor(n)) for n, node in enumerate(nodes)]
+    else:
+        edges = [
+            Edge(node=node, cursor=Deferred(_cursor, page, n))  # type: ignore[arg-type]
+            for n, node in enumerate(nodes)
+        ]
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
@@ -25,13 +25,17 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Page(Generic[T]):
     rows: list[T]
-    cursors: list[str]
+    keys: list[tuple[datetime, str]]  # (created_at, id) of each row, what a cursor encodes
     has_next_page: bool
     total_count: Any  # an awaitable factory, so the COUNT runs only when asked for
 
+    def cursor(self, index: int) -> str:
+        """Encoded when asked for: most queries never read the cursor of every edge."""
+        return encode_cursor(*self.keys[index])
+
     @property
     def end_cursor(self) -> str | None:
-        return self.cursors[-1] if self.cursors else None
+        return self.cursor(-1) if self.keys else None
 
 
 def encode_cursor(created_at: datetime, object_id: str) -> str:
@@ -72,8 +76,8 @@ async def paginate(query: QuerySet[Any], first: int | None, after: str | None) -
     rows = list(await query.order_by("-created_at", "-id").limit(size + 1))
     has_next = len(rows) > size
     rows = rows[:size]
-    cursors = [encode_cursor(row.created_at, row.id) for row in rows]
-    return Page(rows=rows, cursors=cursors, has_next_page=has_next, total_count=total_count)
+    keys = [(row.created_at, row.id) for row in rows]
+    return Page(rows=rows, keys=keys, has_next_page=has_next, total_count=total_count)
 
 
 async def _no_rows() -> int:
@@ -89,48 +93,36 @@ class Join:
     name: str
     model: type[Model]
     column: str
-    columns: Sequence[str]
+    columns: tuple[str, ...]
 
 
-async def paginate_rows(
+@dataclass(frozen=True)
+class _PageStatements:
+    first_page: str
+    next_page: str  # with the keyset condition for `after`
+    count: str
+    own: tuple[str, ...]  # the names of the page's own values, in the order selected
+    # Per join: its name, columns, where its values start and end, where its id is.
+    parts: tuple[tuple[str, tuple[str, ...], int, int, int], ...]
+
+
+@lru_cache(maxsize=256)
+def _page_statements(
     model: type[Model],
-    columns: Sequence[str],
-    where: dict[str, Any] | None,
-    first: int | None,
-    after: str | None,
-    joins: Sequence[Join] = (),
-    computed: Mapping[str, str] | None = None,
-) -> Page[Row]:
-    """The same keyset page as `paginate`, read with one hand-written SELECT into dicts (see
-    services/sql.py): the `columns` (with `id` and `created_at`) of `model`'s table, and the
-    `joins` in the same statement. `where` maps column names, which come from code, to the
-    values they must equal; None means the caller may see nothing. `computed` adds columns:
-    name → an SQL expression from code over the page's table `t`."""
-    size = page_size(first)
-    start = decode_cursor(after) if after else None
-    if where is None:
-        return Page(rows=[], cursors=[], has_next_page=False, total_count=_no_rows)
-    # Table and column names come from code, every value is a parameter.
-    names = [*where, *columns, *(c for join in joins for c in join.columns)]
+    columns: tuple[str, ...],
+    where: tuple[str, ...],
+    joins: tuple[Join, ...],
+    computed: tuple[tuple[str, str], ...],
+) -> _PageStatements:
+    """The SQL of a page, written once per shape. Table and column names come from code; every
+    value is a parameter."""
+    names = [*where, *columns, *(name for name, _ in computed)]
+    names += [c for join in joins for c in join.columns]
     assert all(name.isidentifier() for name in names)
     table = model._meta.db_table
     conditions = " AND ".join(f"t.{column} = ?" for column in where)
-    params: list[Any] = list(where.values())
-
-    async def total_count() -> int:
-        count = f"SELECT COUNT(*) AS n FROM {table} t WHERE {conditions}"  # noqa: S608
-        [row] = await select(model, count, params)
-        return int(row["n"])
-
-    keyset = ""
-    page_params = list(params)
-    if start is not None:
-        created = start[0].astimezone(UTC)  # SQLite compares the text Tortoise wrote, in UTC
-        keyset = " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
-        page_params += [created, created, start[1]]
-    computed = computed or {}
     selected = [f"t.{c}" for c in columns]
-    selected += [f"({sql}) AS {name}" for name, sql in computed.items()]
+    selected += [f"({sql}) AS {name}" for name, sql in computed]
     joined = []
     for n, join in enumerate(joins):
         alias = f"j{n}"
@@ -138,30 +130,68 @@ async def paginate_rows(
         joined.append(
             f" LEFT JOIN {join.model._meta.db_table} {alias} ON {alias}.id = t.{join.column}"
         )
-    records = await select_tuples(
-        model,
-        f"SELECT {', '.join(selected)} FROM {table} t{''.join(joined)} "  # noqa: S608
-        f"WHERE {conditions}{keyset} ORDER BY t.created_at DESC, t.id DESC LIMIT ?",
-        [*page_params, size + 1],
-    )
-    has_next = len(records) > size
-    records = records[:size]
-    # The page's own columns and the computed ones come first, then each join's columns.
-    own = [*columns, *computed]
+    tables = f"{table} t{''.join(joined)}"
+    head = f"SELECT {', '.join(selected)} FROM {tables} WHERE {conditions}"  # noqa: S608
+    order = " ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+    keyset = " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
+    own = (*columns, *(name for name, _ in computed))
     parts = []
     offset = len(own)
     for join in joins:
         width = len(join.columns)
         parts.append((join.name, join.columns, offset, offset + width, join.columns.index("id")))
         offset += width
+    return _PageStatements(
+        first_page=head + order,
+        next_page=head + keyset + order,
+        count=f"SELECT COUNT(*) AS n FROM {table} t WHERE {conditions}",  # noqa: S608
+        own=own,
+        parts=tuple(parts),
+    )
+
+
+async def paginate_rows(
+    model: type[Model],
+    columns: tuple[str, ...],
+    where: dict[str, Any] | None,
+    first: int | None,
+    after: str | None,
+    joins: tuple[Join, ...] = (),
+    computed: tuple[tuple[str, str], ...] = (),
+) -> Page[Row]:
+    """The same keyset page as `paginate`, read with one hand-written SELECT into dicts (see
+    services/sql.py): the `columns` (with `id` and `created_at`) of `model`'s table, and the
+    `joins` in the same statement. `where` maps column names, which come from code, to the
+    values they must equal; None means the caller may see nothing. `computed` adds columns:
+    (name, an SQL expression from code over the page's table `t`)."""
+    size = page_size(first)
+    start = decode_cursor(after) if after else None
+    if where is None:
+        return Page(rows=[], keys=[], has_next_page=False, total_count=_no_rows)
+    statements = _page_statements(model, columns, tuple(where), joins, computed)
+    params: list[Any] = list(where.values())
+
+    async def total_count() -> int:
+        [row] = await select(model, statements.count, params)
+        return int(row["n"])
+
+    if start is None:
+        records = await select_tuples(model, statements.first_page, [*params, size + 1])
+    else:
+        created = start[0].astimezone(UTC)  # SQLite compares the text Tortoise wrote, in UTC
+        keyset = [created, created, start[1]]
+        records = await select_tuples(model, statements.next_page, [*params, *keyset, size + 1])
+    has_next = len(records) > size
+    own, parts = statements.own, statements.parts
     rows: list[Row] = []
-    cursors = []
-    for record in records:
+    keys = []
+    for record in records[:size]:
         row = dict(zip(own, record, strict=False))
         row["created_at"] = created_at = as_datetime(row["created_at"])
-        cursors.append(encode_cursor(created_at, row["id"]))  # type: ignore[arg-type]
-        for name, columns, first_value, last_value, id_at in parts:
+        keys.append((created_at, row["id"]))
+        for name, join_columns, first_value, last_value, id_at in parts:
             values = record[first_value:last_value]
-            row[name] = None if values[id_at] is None else dict(zip(columns, values, strict=True))
+            joined = None if values[id_at] is None else dict(zip(join_columns, values, strict=True))
+            row[name] = joined
         rows.append(row)
-    return Page(rows=rows, cursors=cursors, has_next_page=has_next, total_count=total_count)
+    return Page(rows=rows, keys=keys, has_next_page=has_next, total_count=total_count)

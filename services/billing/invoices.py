@@ -86,7 +86,7 @@ async def list_invoices(
 ) -> Page[Row]:
     """One customer's invoices, newest first, as rows (services/sql.py), with the row of the
     subscription read in the same statement when `related` names it."""
-    joins = [Join("subscription", Subscription, "subscription_id", shown(Subscription))]
+    joins = (Join("subscription", Subscription, "subscription_id", shown(Subscription)),)
     return await paginate_rows(
         Invoice,
         shown(Invoice),

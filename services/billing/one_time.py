@@ -142,7 +142,7 @@ async def list_payments(
 ) -> Page[Row]:
     """One customer's payments, newest first, as rows (services/sql.py), with the rows of the
     `related` objects (invoice, subscription, payment_method) read in the same statement."""
-    joins = [join for join in PAYMENT_JOINS if join.name in related]
+    joins = tuple(join for join in PAYMENT_JOINS if join.name in related)
     where = scope.customer_filters(customer_id)
     return await paginate_rows(Payment, shown(Payment), where, first, after, joins)
 

@@ -88,8 +88,8 @@ async def list_subscriptions(
     where = scope.customer_filters(customer_id)
     if where is not None and status is not None:
         where["status"] = status
-    joins = [join for join in SUBSCRIPTION_JOINS if join.name in related]
-    computed = {"outstanding": OUTSTANDING_SQL} if "outstanding" in related else None
+    joins = tuple(join for join in SUBSCRIPTION_JOINS if join.name in related)
+    computed = (("outstanding", OUTSTANDING_SQL),) if "outstanding" in related else ()
     return await paginate_rows(
         Subscription, shown(Subscription), where, first, after, joins, computed
     )
