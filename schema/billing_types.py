@@ -2,9 +2,11 @@
 
 Every field is a plain attribute: a field with a resolver costs Strawberry an Info object and
 argument parsing per object, which for a dashboard of a few hundred objects is most of the
-request. A related object is either already there (a connection loads the related objects of
-its whole page at once, see `prefetch_page`) or a `Deferred` that loads it through the request's
-DataLoaders when it is awaited; graphql-core awaits whatever a field returns that is awaitable.
+request. A related object is either already there (a connection reads the related rows its
+query selects in the page's own statement, see `page_nodes` and services.pagination.Join) or a
+`Deferred` that loads it through the request's DataLoaders when it is awaited; graphql-core
+awaits whatever a field holds that is awaitable. Views built from models (mutation payloads,
+`node`) take the second way.
 """
 
 from __future__ import annotations
@@ -102,6 +104,12 @@ class RowView:
     @classmethod
     def from_model(cls, instance: Model, ctx: Context) -> Any:
         return cls.from_row(model_row(instance), ctx)
+
+    @classmethod
+    async def complete_page(
+        cls, ctx: Context, nodes: Sequence[Any], wanted: frozenset[str]
+    ) -> None:
+        """What a page of these views needs beyond their rows, for the `wanted` fields."""
 
 
 @strawberry.type
@@ -276,12 +284,6 @@ class Subscription(Node, RowView):
             else money(int(outstanding), currency, ctx),
         )
 
-    @classmethod
-    async def complete_page(
-        cls, ctx: Context, nodes: Sequence[Subscription], wanted: frozenset[str]
-    ) -> None:
-        return None
-
 
 async def _outstanding(ctx: Context, subscription_id: str, currency: str) -> Money:
     return money(await ctx.loaders.outstanding.load(subscription_id), currency, ctx)
@@ -372,9 +374,3 @@ class Payment(Node, RowView):
                 row, "payment_method", loaders.payment_method, PaymentMethod, ctx
             ),
         )
-
-    @classmethod
-    async def complete_page(
-        cls, ctx: Context, nodes: Sequence[Payment], wanted: frozenset[str]
-    ) -> None:
-        return None
