@@ -90,7 +90,8 @@ class Context:
     client_ip: str
     loaders: Loaders = field(default_factory=Loaders)
     # Views built from rows in this request, by (type, id): an object that two lists show
-    # (an invoice, and the invoice of a payment) is built once.
+    # (an invoice, and the invoice of a payment) is built once. Per request, like the
+    # DataLoaders' caches; mutation payloads are built from the changed models instead.
     views: dict[tuple[type, str], Any] = field(default_factory=dict)
 
     @property

@@ -117,8 +117,8 @@ async def _run(batch: _Batch) -> None:
         async with client.acquire_connection() as connection:
             for sql, values, _ in statements:
                 client.log.debug("%s: %s", sql, values)  # as Tortoise logs every statement
-            # aiosqlite runs functions on its connection's thread through `_execute`; its
-            # public calls take one statement each.
+            # aiosqlite runs functions on its connection's thread through `_execute` (its
+            # public calls take one statement each); pyproject.toml pins the versions read.
             results = await connection._execute(
                 _fetch_all, connection._conn, [(sql, values) for sql, values, _ in statements]
             )

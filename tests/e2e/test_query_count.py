@@ -236,3 +236,6 @@ async def test_dashboard_statement_count_does_not_grow_with_history(
         ["-- 1 subscription:", *small_statements, "-- 50 subscriptions:", *big_statements]
     )
     assert len(small_statements) == len(big_statements), listing
+    # The session, the customer, and one statement per list, the related rows joined into it
+    # (and a subscription's OPEN total as a subquery): as many as a hand-written endpoint needs.
+    assert len(big_statements) == 6, listing
