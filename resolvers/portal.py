@@ -19,6 +19,13 @@ class ProfileUpdate:
     email_confirmation_sent: bool
 
 
+def signed_in_customer(ctx: Context) -> str:
+    """The customer's id, from the portal session (whose row names it)."""
+    scope = ctx.require_customer()
+    assert scope.customer_id is not None
+    return scope.customer_id
+
+
 async def me(ctx: Context) -> Row:
     scope = ctx.require_customer()
     assert scope.customer_id is not None

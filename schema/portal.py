@@ -38,8 +38,9 @@ class UpdateProfilePayload:
 @strawberry.type
 class PortalQuery:
     @strawberry.field(description="The signed-in customer (portal session).")
-    async def me(self, info: Info[Context, None]) -> Customer:
-        return Customer.from_row(await resolve.me(info.context))
+    def me(self, info: Info[Context, None]) -> Customer:
+        customer_id = resolve.signed_in_customer(info.context)
+        return Customer.of_session(customer_id, lambda: resolve.me(info.context))
 
 
 @strawberry.type
