@@ -41,6 +41,7 @@ class Box(Named):
     leafy: Leafy
     maybe: Leafy | None
     items: list[Leafy]
+    inner: Box | None = None
 
     @strawberry.field
     def shout(self, times: int = 1) -> str:
@@ -107,6 +108,8 @@ BOXES: dict[str, Any] = {
     "attribute missing": lambda: _box(leafy=_leafy(count=_MISSING)),
     "wrong object type": lambda: _box(maybe=_box()),
     "list item with a bad leaf": lambda: _box(items=[_leafy(), _leafy(count="x")]),
+    "nested object of its own type": lambda: _box(inner=_box(label="inner")),
+    "not an instance of the interface's type": lambda: _box(inner=_leafy()),
 }
 
 QUERY = """
@@ -116,6 +119,7 @@ query($times: Int!) {
     leafy { name count ratio colour note }
     maybe { ...Leaf again: name }
     items { name colour count }
+    inner { id label leafy { name } }
     ... on Named { id }
   }
 }
@@ -164,4 +168,4 @@ async def test_marks_only_attribute_fields() -> None:
     box = schema._schema.type_map["Box"]
     marked = {name for name, field in box.fields.items() if ATTRIBUTE_FIELD in field.extensions}
     # A resolver (shout) and a list (items) keep graphql-core's path.
-    assert marked == {"id", "label", "leafy", "maybe"}
+    assert marked == {"id", "label", "leafy", "maybe", "inner"}
