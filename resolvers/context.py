@@ -90,9 +90,14 @@ class Context:
     client_ip: str
     loaders: Loaders = field(default_factory=Loaders)
     # Views built from rows in this request, by (type, id): an object that two lists show
-    # (an invoice, and the invoice of a payment) is built once. Per request, like the
-    # DataLoaders' caches; mutation payloads are built from the changed models instead.
+    # (an invoice, and the invoice of a payment) is built once. Like the DataLoaders' caches,
+    # dropped before each mutation field (`forget_reads`).
     views: dict[tuple[type, str], Any] = field(default_factory=dict)
+
+    def forget_reads(self) -> None:
+        """Drops the views and the DataLoaders' rows read so far (before a mutation field)."""
+        self.views.clear()
+        self.loaders = Loaders()
 
     @property
     def caller_id(self) -> str:

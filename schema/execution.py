@@ -47,13 +47,21 @@ def mark_attribute_fields(schema: GraphQLSchema) -> int:
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
         for field in graphql_type.fields.values():
-            # Strawberry marks the resolver of fields it reads with getattr (`is_basic_field`).
-            if not getattr(field.resolve, "_is_default", False) or field.args:
-                continue
             definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            # Only what Strawberry itself reads with getattr: no resolver, no field extension
+            # (permission classes are one), no exception handler, the default resolver.
+            if (
+                definition is None
+                or not definition.is_basic_field
+                or definition.default_resolver is not getattr
+                or not getattr(field.resolve, "_is_default", False)
+                or field.resolve.__name__ != "_get_basic_result"
+                or field.args
+            ):
+                continue
             non_null = isinstance(field.type, GraphQLNonNull)
             named = field.type.of_type if non_null else field.type
-            if definition is None or not (is_leaf_type(named) or is_object_type(named)):
+            if not (is_leaf_type(named) or is_object_type(named)):
                 continue
             leaf = is_leaf_type(named)
             field.extensions = {
@@ -74,6 +82,7 @@ Leaf = tuple[str, str, Any, bool]
 class AttributeFields(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._mutation_type = self.schema.mutation_type
         # Per selection (graphql-core reuses one dict per selection across a list's items):
         # the selection itself (kept alive, so its id stays unique), its attribute scalars,
         # and the rest of its fields.
@@ -162,6 +171,12 @@ class AttributeFields(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         position_context: Any,
     ) -> Any:
+        if parent_type is self._mutation_type:
+            # Mutation fields run one after another: each one reads afresh what those before it
+            # may have changed, instead of the views and rows an earlier one cached.
+            forget = getattr(self.context_value, "forget_reads", None)
+            if forget is not None:
+                forget()
         marked = self._marked(parent_type.fields, field_details_list) if self._plain() else None
         if marked is not None and not marked[3]:
             name, object_type, non_null, _, return_type = marked

@@ -73,8 +73,9 @@ async def select_tuples(
 
 
 class _Batch:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
+        self.loop = loop
         self.statements: list[tuple[str, list[Any], asyncio.Future[list[Any]]]] = []
 
 
@@ -84,8 +85,8 @@ _batches: dict[int, _Batch] = {}
 def _sqlite_select(client: Any, sql: str, values: list[Any]) -> asyncio.Future[list[Any]]:
     loop = asyncio.get_running_loop()
     batch = _batches.get(id(client))
-    if batch is None or batch.client is not client:
-        batch = _batches[id(client)] = _Batch(client)
+    if batch is None or batch.client is not client or batch.loop is not loop:
+        batch = _batches[id(client)] = _Batch(client, loop)
         loop.call_soon(_start, batch, loop, _TURNS)
     future: asyncio.Future[list[Any]] = loop.create_future()
     batch.statements.append((sql, values, future))
@@ -154,6 +155,8 @@ def _fetch_all(
                 cursor.close()
         except sqlite3.Error as error:
             results.append(OperationalError(str(error)))
+        except Exception as error:  # e.g. a value sqlite3 cannot bind: this statement's alone
+            results.append(error)
     return results
 
 

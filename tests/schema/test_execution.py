@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.permission import BasePermission
 
 from schema.execution import ATTRIBUTE_FIELD, AttributeFields, mark_attribute_fields
 
@@ -161,6 +162,42 @@ async def test_same_answer_as_graphql_core(case: str) -> None:
     if case == "ready":
         assert not expected["errors"]
         assert got["data"]["box"]["items"][1] == {"name": "i2", "colour": "GREEN", "count": 1}
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Guarded:
+    name: str
+    token: str = strawberry.field(permission_classes=[Deny])
+
+
+async def test_fields_with_permission_classes_keep_strawberrys_path() -> None:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def guarded(self) -> Guarded:
+            return Guarded(name="n", token="tok_live_123")
+
+    answers = []
+    for fast in (False, True):
+        if fast:
+            schema = strawberry.Schema(query=Query, execution_context_class=AttributeFields)
+            mark_attribute_fields(schema._schema)
+            fields = schema._schema.type_map["Guarded"].fields
+            assert ATTRIBUTE_FIELD in fields["name"].extensions
+            assert ATTRIBUTE_FIELD not in fields["token"].extensions
+        else:
+            schema = strawberry.Schema(query=Query)
+        answers.append(_answer(await schema.execute("{ guarded { name token } }")))
+    assert answers[0] == answers[1]
+    assert answers[1]["data"] is None
+    assert [message for message, _, _ in answers[1]["errors"]] == ["denied"]
 
 
 async def test_marks_only_attribute_fields() -> None:

@@ -59,6 +59,14 @@ async def test_a_failing_statement_fails_only_its_caller(database_url: str) -> N
     if "sqlite" in database_url:
         assert isinstance(bad, OperationalError)
         assert "no_such_column" in str(bad)
+    # A value the driver cannot bind fails its own statement only, in the same batch too.
+    good, unbindable = await asyncio.gather(
+        sql.select(Customer, "SELECT id FROM customer WHERE id = ?", [ids[0]]),
+        sql.select(Customer, "SELECT id FROM customer WHERE id = ?", [2**70]),
+        return_exceptions=True,
+    )
+    assert good == [{"id": ids[0]}]
+    assert isinstance(unbindable, Exception)
     # The connection still works afterwards.
     assert await sql.select(Customer, "SELECT COUNT(*) AS n FROM customer") == [{"n": 1}]
 
