@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
@@ -12,6 +13,7 @@ from services.access.principal import ANONYMOUS, INVALID, Principal, PrincipalKi
 from services.access.sessions import authenticate_session_token
 
 SESSION_COOKIE = "portal_session"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:
@@ -56,11 +58,32 @@ async def resolve_principal(
     )
 
 
+@lru_cache(maxsize=8)
+def _networks(proxies: frozenset[str]) -> tuple[IPNetwork, ...]:
+    """PORTAL_TRUSTED_PROXIES as networks: single addresses or CIDR ranges."""
+    networks = []
+    for proxy in proxies:
+        try:
+            networks.append(ipaddress.ip_network(proxy, strict=False))
+        except ValueError:
+            continue  # refused by Settings.check; never trusted here
+    return tuple(networks)
+
+
+def _trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip(settings: Settings, conn: HTTPConnection) -> str:
     """The peer address, or the first untrusted hop of X-Forwarded-For when the peer is one of
-    PORTAL_TRUSTED_PROXIES."""
+    PORTAL_TRUSTED_PROXIES. With none configured (the default) no header is believed."""
     peer = conn.client.host if conn.client else "unknown"
-    if peer not in settings.trusted_proxies:
+    networks = _networks(settings.trusted_proxies)
+    if not networks or not _trusted(peer, networks):
         return peer
     forwarded = [
         hop.strip() for hop in conn.headers.get("x-forwarded-for", "").split(",") if hop.strip()
@@ -70,6 +93,6 @@ def client_ip(settings: Settings, conn: HTTPConnection) -> str:
             ipaddress.ip_address(hop)
         except ValueError:
             break
-        if hop not in settings.trusted_proxies:
+        if not _trusted(hop, networks):
             return hop
     return peer

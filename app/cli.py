@@ -53,7 +53,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.main import create_app
 
     _prepare_sqlite(settings)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        # Our AccessLog writes the access log with tokens and signatures redacted.
+        access_log=False,
+        # Only PORTAL_TRUSTED_PROXIES may set the client address (app/auth.client_ip);
+        # uvicorn's own proxy handling would believe X-Forwarded-For from loopback.
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -13,13 +13,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
 
 import mailers
+from app.access_log import AccessLog
 from app.db import tortoise_config
 from app.graphql import PortalGraphQL
 from app.invoices import invoice_routes
@@ -31,6 +32,7 @@ from services import outbox
 from services.billing.renewals import renew_due_subscriptions
 from services.billing.settlement import settle_stale_payments
 from services.ratelimit import RateLimiter
+from services.tasks import task_handlers
 from services.webhooks import delivery as webhook_delivery
 
 logger = logging.getLogger("portal")
@@ -118,6 +120,53 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class RequestTimeout:
+    """Cuts off a request that runs longer than `seconds`: 503 when nothing was answered yet.
+    A mutation cut off mid-way is safe to cut: each change is one transaction, and a charge
+    interrupted between the gateway and its record is settled later (services/billing)."""
+
+    def __init__(self, app: ASGIApp, seconds: float | None) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds is None:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        timeout = asyncio.timeout(self.seconds)
+        try:
+            async with timeout:
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            if not timeout.expired():
+                raise
+            logger.warning("request cut off after %.1f s", self.seconds)
+            if started:
+                return
+            await _timed_out(scope, receive, send)
+
+
+async def _timed_out(scope: Scope, receive: Receive, send: Send) -> None:
+    message = "The request took too long and was stopped."
+    response: Response
+    if scope["path"].startswith("/graphql"):
+        response = JSONResponse(
+            {"errors": [{"message": message, "extensions": {"code": "REQUEST_TIMEOUT"}}]},
+            status_code=503,
+        )
+    else:
+        response = PlainTextResponse(message, status_code=503)
+    await response(scope, receive, send)
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -161,8 +210,10 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(AccessLog),
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(RequestTimeout, seconds=settings.request_timeout_seconds),
         ],
     )
     app.state.settings = settings
@@ -184,6 +235,7 @@ def message_id_domain(settings: Settings) -> str:
 async def run_outbox_worker(settings: Settings) -> None:
     await outbox.run_worker(
         secret_key=settings.secret_key,
+        tasks=task_handlers(settings),
         mail=mail_transport(settings),
         message_id_domain=message_id_domain(settings),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -19,6 +20,21 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _seconds(value: str | None, default: float) -> float | None:
+    """A positive number of seconds; 0 or "off" turns the limit off."""
+    if value is None or not value.strip():
+        return default
+    if value.strip().lower() in {"0", "off", "none"}:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise SettingsError(f"not a number of seconds: {value!r}") from exc
+    if seconds <= 0:
+        return None
+    return seconds
 
 
 def _secret_key(var_dir: Path) -> tuple[str, bool]:
@@ -59,6 +75,8 @@ class Settings:
     email_confirmation_ttl_seconds: int = 24 * 3600
     session_ttl_seconds: int = 12 * 3600
     max_body_bytes: int = 64 * 1024
+    # The longest a request may run before it is cut off with 503 (None: no limit).
+    request_timeout_seconds: float | None = 15.0
     run_workers: bool = True
     secret_key_generated: bool = field(default=False, compare=False)
 
@@ -108,12 +126,22 @@ class Settings:
             rate_limit_login_ip=os.environ.get("PORTAL_RATE_LIMIT_LOGIN_IP", "30/hour"),
             rate_limit_license_ip=os.environ.get("PORTAL_RATE_LIMIT_LICENSE_IP", "60/minute"),
             rate_limit_license_key=os.environ.get("PORTAL_RATE_LIMIT_LICENSE_KEY", "60/minute"),
+            request_timeout_seconds=_seconds(
+                os.environ.get("PORTAL_REQUEST_TIMEOUT_SECONDS"), default=15.0
+            ),
             secret_key_generated=generated,
         )
         settings.check()
         return settings
 
     def check(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"PORTAL_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from exc
         if self.production:
             if self.secret_key_generated or len(self.secret_key) < 32:
                 raise SettingsError(

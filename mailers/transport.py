@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,6 @@ from .message import EmailMessage
 logger = logging.getLogger("portal.mail")
 
 _TRUE = {"1", "true", "yes", "on"}
-_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
 # An SMTP reply may quote part of the rejected message; keep error texts short.
 _MAX_REASON = 200
 
@@ -107,7 +105,9 @@ def _reason(exc: BaseException) -> str:
 
 
 class FileTransport:
-    """Writes each message as an .eml file and logs its links, so development needs no SMTP."""
+    """Writes each message as an .eml file, so development needs no SMTP, and its text part
+    beside it as a .txt file to read the links from. The log names the files, never the links:
+    a link's token must not reach a log."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -118,14 +118,18 @@ class FileTransport:
     async def send(self, message: EmailMessage, message_id_domain: str) -> None:
         data = message.to_mime(message_id_domain).as_bytes()
         try:
-            path = await asyncio.to_thread(self._write, data)
+            path = await asyncio.to_thread(self._write, data, message.text.encode())
         except OSError as exc:
             raise DeliveryError(f"writing to outbox {self.directory} failed: {exc}") from exc
-        logger.info("mail to %s: %s (%s)", message.to, message.subject, path)
-        for url in _links(message.text):
-            logger.info("link: %s", url)
+        logger.info(
+            "mail to %s: %s (%s; the text with its links: %s)",
+            message.to,
+            message.subject,
+            path,
+            path.with_suffix(".txt"),
+        )
 
-    def _write(self, data: bytes) -> Path:
+    def _write(self, data: bytes, text: bytes) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{stamp}-{secrets.token_hex(4)}.eml"
@@ -134,19 +138,15 @@ class FileTransport:
         tmp = self.directory / f".{name}.tmp"
         try:
             with open(tmp, "xb") as handle:
+                handle.write(text)
+            os.replace(tmp, path.with_suffix(".txt"))
+            with open(tmp, "xb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         return path
-
-
-def _links(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for match in _URL_IN_TEXT.finditer(text):
-        seen.setdefault(match.group(0).rstrip(".,;:!?)]"), None)
-    return list(seen)
 
 
 def transport_from_url(smtp_url: str | None, outbox_dir: Path) -> MailTransport:

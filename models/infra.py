@@ -33,6 +33,7 @@ class IdempotencyRecord(Model):
 class OutboxKind(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+    TASK = "task"  # work done after commit by the worker (e.g. answering a login request)
 
 
 class OutboxStatus(StrEnum):

@@ -26,6 +26,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from schema.cost import CostLimit
 from services.errors import ServiceError
 
 MAX_DEPTH = 10
@@ -164,6 +165,7 @@ def schema_extensions() -> list[Any]:
         lambda: AddValidationRules(VALIDATION_RULES),
         ParserCache,
         ValidationCache,
+        CostLimit,
         MaskUnexpectedErrors,
         ErrorCodes,
     ]

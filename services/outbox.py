@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -76,6 +77,56 @@ async def enqueue_email(
     return row
 
 
+async def enqueue_task(secret_key: str, topic: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Work for the worker, after commit: `topic` names a handler given to `run_due_tasks`.
+    The payload is sealed like an email's (it may hold an address)."""
+    return await OutboxMessage.create(
+        kind=OutboxKind.TASK,
+        topic=topic,
+        payload=secret_box(secret_key).seal(json.dumps(payload)),
+        next_attempt_at=now(),
+    )
+
+
+TaskHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def run_due_tasks(
+    secret_key: str, handlers: Mapping[str, TaskHandler], limit: int = BATCH
+) -> int:
+    """Runs the tasks due now, each claimed by one worker; returns how many ran. A task that
+    fails is retried with the same backoff as a delivery."""
+    at = now()
+    due = (
+        await OutboxMessage.filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=at),
+            kind=OutboxKind.TASK,
+            status=OutboxStatus.PENDING,
+            next_attempt_at__lte=at,
+        )
+        .order_by("next_attempt_at", "created_at")
+        .limit(limit)
+    )
+    done = 0
+    box = secret_box(secret_key)
+    for task in due:
+        if not await _claim(task.id, at):
+            continue
+        handler = handlers.get(task.topic)
+        try:
+            if handler is None:
+                raise DeliveryError(f"no handler for task {task.topic}")
+            await handler(json.loads(box.open(task.payload or "")))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await _record_failure(task, type(exc).__name__)
+            continue
+        await _record_sent(task)
+        done += 1
+    return done
+
+
 _listeners: list[Callable[[], None]] = []
 
 
@@ -132,16 +183,20 @@ async def deliver_due_messages(
         except (DeliveryError, ValueError) as exc:
             await _record_failure(message, str(exc))
             continue
-        await OutboxMessage.filter(id=message.id).update(
-            status=OutboxStatus.SENT,
-            sent_at=now(),
-            attempts=message.attempts + 1,
-            locked_until=None,
-            last_error=None,
-            payload=None,  # the body may hold a one-time link: keep it no longer than needed
-        )
+        await _record_sent(message)
         delivered += 1
     return delivered
+
+
+async def _record_sent(message: OutboxMessage) -> None:
+    await OutboxMessage.filter(id=message.id).update(
+        status=OutboxStatus.SENT,
+        sent_at=now(),
+        attempts=message.attempts + 1,
+        locked_until=None,
+        last_error=None,
+        payload=None,  # the body may hold a one-time link: keep it no longer than needed
+    )
 
 
 async def _record_failure(message: OutboxMessage, error: str) -> None:
@@ -163,13 +218,17 @@ async def run_worker(
     secret_key: str,
     mail: MailTransport,
     message_id_domain: str,
+    tasks: Mapping[str, TaskHandler] | None = None,
     poll_seconds: float = 5.0,
 ) -> None:
-    """Runs with the app: delivers due messages, then sleeps until nudged or the next poll."""
+    """Runs with the app: runs due tasks and delivers due messages, then sleeps until nudged
+    or the next poll."""
     wakeup.event = asyncio.Event()
     while True:
         wakeup.event.clear()
         try:
+            if tasks:
+                await run_due_tasks(secret_key, tasks)
             await deliver_due_messages(
                 secret_key=secret_key, mail=mail, message_id_domain=message_id_domain
             )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import email
+import logging
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from email.policy import default as default_policy
@@ -17,6 +20,7 @@ from app.main import message_id_domain
 from app.settings import Settings
 from mailers import SMTPTransport
 from services import outbox
+from services.tasks import task_handlers
 
 LINK_RE = re.compile(r"https?://[^\s<>\"']+/(?:test/)?(?:session|confirm-email)/[A-Za-z0-9_\-]+")
 
@@ -77,8 +81,10 @@ def token_of(link: str) -> str:
 
 
 async def deliver_mail(settings: Settings) -> int:
-    """What the outbox worker does on one pass, run now."""
+    """What the outbox worker does on one pass, run now: the due tasks (which may write
+    emails), then the due emails."""
     assert settings.smtp_url
+    await outbox.run_due_tasks(settings.secret_key, task_handlers(settings))
     return await outbox.deliver_due_messages(
         secret_key=settings.secret_key,
         mail=SMTPTransport(settings.smtp_url, timeout=5),
@@ -237,3 +243,53 @@ async def subscribe(
         token=key,
     )
     return dict(data["createSubscription"])
+
+
+# The portal dashboard: what a frontend asks for on its first page.
+DASHBOARD = """
+{ me { id email
+  subscriptions { edges { node {
+    id status nextBillingDate price { amount currency formatted }
+    product { id name price { amount } } paymentMethod { brand last4 }
+    outstandingAmount { amount } } } }
+  invoices(first: 100) { edges { node {
+    id number status total { amount } amountDue { amount } subscription { id } pdfUrl } } }
+  payments(first: 100) { edges { node {
+    id status amount { amount } invoice { number } paymentMethod { last4 } } } }
+  paymentMethods { id brand last4 }
+} }"""
+
+DB_CLIENT_LOGGER = "tortoise.db_client"
+# Tortoise logs connection housekeeping on the same logger; those are not statements.
+NOT_STATEMENTS = ("Created connection", "Closed connection")
+
+
+class StatementRecorder(logging.Handler):
+    """Keeps the SQL of every statement the Tortoise clients execute."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = str(record.msg)
+        if message.startswith(NOT_STATEMENTS):
+            return
+        # Queries are logged as ("%s: %s", query, values), scripts as the bare query.
+        args = record.args
+        query = str(args[0]) if isinstance(args, tuple) and args else message
+        self.statements.append(" ".join(query.split()))
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    logger = logging.getLogger(DB_CLIENT_LOGGER)
+    recorder = StatementRecorder()
+    level = logger.level
+    logger.addHandler(recorder)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield recorder.statements
+    finally:
+        logger.removeHandler(recorder)
+        logger.setLevel(level)

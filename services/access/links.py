@@ -17,7 +17,7 @@ from services.customer_mail import email_customer
 from services.customers import find_customer_by_email, get_customer
 from services.errors import LinkExpired, ServiceError
 from services.events import customer_event
-from services.outbox import notify_worker
+from services.outbox import enqueue_task, notify_worker
 from services.scope import Scope
 from services.validation import check_return_url, email_key, normalize_email
 
@@ -65,18 +65,34 @@ async def _new_link(
     return link, token
 
 
+LOGIN_REQUEST = "login_request"
+
+
 async def request_login_link(
     settings: Settings, *, business_id: str, email: str, mode: Mode
 ) -> None:
-    """Emails a sign-in link when the address belongs to a customer; otherwise does nothing.
+    """Queues the request for the worker, which emails a sign-in link when the address belongs
+    to a customer of the business and otherwise does nothing.
 
-    The caller answers the same in both cases, so the page reveals nobody's email.
+    The request does the same work whether or not the business or the customer exists (one
+    write), so neither its answer nor its timing tells them apart.
     """
     email = normalize_email(email)
-    business = await Business.get_or_none(id=business_id[:40])
+    await enqueue_task(
+        settings.secret_key,
+        LOGIN_REQUEST,
+        {"business_id": business_id[:40], "email": email, "mode": mode.value},
+    )
+    notify_worker()
+
+
+async def answer_login_request(settings: Settings, request: dict[str, str]) -> None:
+    """The worker's half of `request_login_link`: the lookup, the link and the email."""
+    business = await Business.get_or_none(id=request["business_id"])
     if business is None:
         return
-    customer = await find_customer_by_email(Scope(business.id, mode), email)
+    mode = Mode(request["mode"])
+    customer = await find_customer_by_email(Scope(business.id, mode), request["email"])
     if customer is None:
         return
     async with in_transaction():

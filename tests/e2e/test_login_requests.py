@@ -17,6 +17,7 @@ from support import (
     create_customer,
     deliver_mail,
     link_in,
+    recorded_statements,
 )
 
 REQUEST = """
@@ -319,3 +320,31 @@ async def test_the_other_mode_gets_no_email(
     assert await deliver_mail(portal.settings) == 1
     [mail] = smtp.messages
     assert "/test/session/" in link_in(mail)
+
+
+async def test_known_and_unknown_emails_cost_the_request_the_same_work(
+    portal: Portal, acme: NewBusiness, smtp: MailCatcher
+) -> None:
+    """Timing must not tell customers' emails apart: the request does the same statements for a
+    known address, an unknown one and an unknown business (the lookup and the mail happen in
+    the worker, after the answer)."""
+    await create_customer(portal.gql, acme.test_api_key, "timed@example.com", "Known")
+    runs = {}
+    for name, business_id, email in (
+        ("known", acme.business.id, "timed@example.com"),
+        ("unknown", acme.business.id, "nobody-timed@example.com"),
+        ("no business", "bus_doesnotexist0000000000", "timed@example.com"),
+    ):
+        with recorded_statements() as statements:
+            response = await request_link(portal.gql, business_id, email)
+        assert response.json()["data"]["requestLoginLink"]["userErrors"] == []
+        # the same statements, values aside
+        runs[name] = [statement.split(":")[0] for statement in statements]
+    assert runs["known"] == runs["unknown"] == runs["no business"]
+    assert len(runs["known"]) == 1 and runs["known"][0].startswith("INSERT")
+    assert not any("customer" in statement for statement in runs["known"])
+    # The worker answers the known address only.
+    assert await deliver_mail(portal.settings) == 1
+    [mail] = smtp.to("timed@example.com")
+    assert "/test/session/" in link_in(mail)
+    assert len(smtp.messages) == 1

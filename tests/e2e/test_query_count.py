@@ -4,9 +4,6 @@ counted where Tortoise logs each one it executes (logger `tortoise.db_client`, D
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,55 +21,14 @@ from models import (
     TimeInterval,
 )
 from services.businesses import NewBusiness
-from support import create_customer, create_product, session_for, subscribe
-
-DASHBOARD = """
-{ me { id email
-  subscriptions { edges { node {
-    id status nextBillingDate price { amount currency formatted }
-    product { id name price { amount } } paymentMethod { brand last4 }
-    outstandingAmount { amount } } } }
-  invoices(first: 100) { edges { node {
-    id number status total { amount } amountDue { amount } subscription { id } pdfUrl } } }
-  payments(first: 100) { edges { node {
-    id status amount { amount } invoice { number } paymentMethod { last4 } } } }
-  paymentMethods { id brand last4 }
-} }"""
-
-DB_CLIENT_LOGGER = "tortoise.db_client"
-# Tortoise logs connection housekeeping on the same logger; those are not statements.
-NOT_STATEMENTS = ("Created connection", "Closed connection")
-
-
-class StatementRecorder(logging.Handler):
-    """Keeps the SQL of every statement the Tortoise clients execute."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = str(record.msg)
-        if message.startswith(NOT_STATEMENTS):
-            return
-        # Queries are logged as ("%s: %s", query, values), scripts as the bare query.
-        args = record.args
-        query = str(args[0]) if isinstance(args, tuple) and args else message
-        self.statements.append(" ".join(query.split()))
-
-
-@contextmanager
-def recorded_statements() -> Iterator[list[str]]:
-    logger = logging.getLogger(DB_CLIENT_LOGGER)
-    recorder = StatementRecorder()
-    level = logger.level
-    logger.addHandler(recorder)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield recorder.statements
-    finally:
-        logger.removeHandler(recorder)
-        logger.setLevel(level)
+from support import (
+    DASHBOARD,
+    create_customer,
+    create_product,
+    recorded_statements,
+    session_for,
+    subscribe,
+)
 
 
 async def load_dashboard(portal: Portal, token: str) -> tuple[dict[str, Any], list[str]]:

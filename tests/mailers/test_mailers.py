@@ -212,9 +212,10 @@ async def test_file_transport_writes_eml_and_logs_link(
         await transport.send(message, "acme.test")
         await asyncio.gather(*(transport.send(message, "acme.test") for _ in range(3)))
 
-    files = sorted(outbox.iterdir())
+    files = sorted(outbox.glob("*.eml"))
     assert len(files) == 4
-    assert all(f.suffix == ".eml" for f in files)
+    assert sorted(f.stem for f in outbox.glob("*.txt")) == [f.stem for f in files]
+    assert LINK in files[0].with_suffix(".txt").read_text()
     parsed = parse(files[0].read_bytes())
     assert parsed["Subject"] == message.subject
     assert parsed["To"] == "ada@example.test"
@@ -223,8 +224,13 @@ async def test_file_transport_writes_eml_and_logs_link(
     records = [r for r in caplog.records if r.name == "portal.mail"]
     assert all(r.levelno == logging.INFO for r in records)
     messages = [r.getMessage() for r in records]
-    assert f"mail to ada@example.test: {message.subject} ({files[0]})" in messages
-    assert f"link: {LINK}" in messages
+    text_file = files[0].with_suffix(".txt")
+    assert (
+        f"mail to ada@example.test: {message.subject} ({files[0]}; the text with its links: "
+        f"{text_file})"
+    ) in messages
+    # The link's token never reaches the log.
+    assert not any(LINK in m or "abc123" in m for m in messages)
 
 
 def test_transport_from_url(tmp_path: Path) -> None:

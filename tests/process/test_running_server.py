@@ -6,70 +6,23 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support import free_port
+from tests.process.processes import ROOT, run_portal, running_server
 
-ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = ROOT / "tests" / "http_audit"
 IN_CI = os.environ.get("CI", "").lower() == "true"
-PORTAL = [sys.executable, "-m", "app.cli"]
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update(
-        PORTAL_VAR_DIR=str(tmp_path / "var"),
-        PORTAL_DATABASE_URL=f"sqlite://{tmp_path}/portal.sqlite3",
-        **extra,
-    )
-    return env
-
-
-def _portal(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*PORTAL, *args],
-        cwd=ROOT,
-        env=_env(tmp_path, **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+_portal = run_portal
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    assert _portal(tmp_path, "migrate").returncode == 0
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [*PORTAL, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=_env(tmp_path, PORTAL_PUBLIC_URL=url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
-        yield url, tmp_path
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_server(tmp_path) as running:
+        yield running.url, tmp_path
 
 
 def test_create_business_prints_keys_that_work(server: tuple[str, Path]) -> None:

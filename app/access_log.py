@@ -1,0 +1,66 @@
+"""The access log, written by us instead of uvicorn's: a request's path can hold a secret (the
+token of a sign-in link, the signature of a PDF link), which must never reach a log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("portal.access")
+
+# Path segments that follow these are tokens.
+_TOKEN_PATH = re.compile(r"(/(?:session|confirm-email)/)[^/?#]+")
+# Query parameters that are secrets or parts of a signature.
+SECRET_PARAMETERS = frozenset({"signature", "token", "key", "secret"})
+REDACTED = "[redacted]"
+
+
+def loggable_target(path: str, query_string: bytes | str = b"") -> str:
+    """The request target with every token and signature replaced by [redacted]."""
+    path = _TOKEN_PATH.sub(rf"\1{REDACTED}", path)
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    if not query_string:
+        return path
+    pairs = [
+        (name, REDACTED if name.lower() in SECRET_PARAMETERS else value)
+        for name, value in parse_qsl(query_string, keep_blank_values=True)
+    ]
+    return f"{path}?{urlencode(pairs, safe='[]')}"
+
+
+class AccessLog:
+    """One line per HTTP request: client, method, target (redacted), status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            client = scope.get("client")
+            logger.info(
+                '%s "%s %s" %d %.1fms',
+                client[0] if client else "-",
+                scope["method"],
+                loggable_target(scope["path"], scope.get("query_string", b"")),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -1,0 +1,83 @@
+"""Running the real `portal` CLI and server as processes, for the process tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from support import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTAL = [sys.executable, "-m", "app.cli"]
+
+
+def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(
+        PORTAL_VAR_DIR=str(tmp_path / "var"),
+        PORTAL_DATABASE_URL=f"sqlite://{tmp_path}/portal.sqlite3",
+        **extra,
+    )
+    return env
+
+
+def run_portal(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PORTAL, *args],
+        cwd=ROOT,
+        env=portal_env(tmp_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@dataclass
+class RunningServer:
+    url: str
+    tmp_path: Path
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+
+@contextmanager
+def running_server(tmp_path: Path, **extra: str) -> Iterator[RunningServer]:
+    """`portal serve` on a free port (the database migrated first), its output in a file."""
+    assert run_portal(tmp_path, "migrate").returncode == 0
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / f"server-{port}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*PORTAL, "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=portal_env(tmp_path, PORTAL_PUBLIC_URL=url, **extra),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+                assert process.poll() is None, log.read_text()
+            else:
+                raise AssertionError("the server did not start: " + log.read_text())
+            yield RunningServer(url, tmp_path, log)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
