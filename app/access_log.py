@@ -19,18 +19,24 @@ SECRET_PARAMETERS = frozenset({"signature", "token", "key", "secret"})
 REDACTED = "[redacted]"
 
 
+MAX_TARGET = 300
+
+
 def loggable_target(path: str, query_string: bytes | str = b"") -> str:
-    """The request target with every token and signature replaced by [redacted]."""
-    path = _TOKEN_PATH.sub(rf"\1{REDACTED}", path)
+    """The request target with every token and signature replaced by [redacted], and cut
+    short: a path of thousands of characters is the client's input, not a record."""
+    target = _TOKEN_PATH.sub(rf"\1{REDACTED}", path)
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
-    if not query_string:
-        return path
-    pairs = [
-        (name, REDACTED if name.lower() in SECRET_PARAMETERS else value)
-        for name, value in parse_qsl(query_string, keep_blank_values=True)
-    ]
-    return f"{path}?{urlencode(pairs, safe='[]')}"
+    if query_string:
+        pairs = [
+            (name, REDACTED if name.lower() in SECRET_PARAMETERS else value)
+            for name, value in parse_qsl(query_string, keep_blank_values=True)
+        ]
+        target = f"{target}?{urlencode(pairs, safe='[]')}"
+    if len(target) > MAX_TARGET:
+        target = target[: MAX_TARGET - 1] + "…"
+    return target
 
 
 class AccessLog:

@@ -15,7 +15,8 @@ from strawberry.asgi import GraphQL
 from app.auth import client_ip, resolve_principal
 from app.settings import Settings
 from resolvers.context import Context
-from schema.extensions import is_token_limit, redact
+from schema.extensions import is_token_limit
+from schema.messages import safe_message
 from services.ratelimit import RateLimiter
 
 
@@ -71,7 +72,9 @@ class PortalGraphQL(GraphQL[Context, None]):
         through the schema's extensions; give them their code here."""
         data = await super().process_result(request, result)
         for error in data.get("errors") or []:
-            error["message"] = redact(error.get("message", ""))
+            error["message"] = safe_message(
+                error.get("message", ""), suggestions=not self.settings.production
+            )
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:
                 too_complex = is_token_limit(error.get("message", ""))

@@ -13,6 +13,7 @@ from resolvers.billing import invoice_for_pdf
 from services.billing.documents import invoice_pdf
 from services.billing.invoice_links import verify_pdf_signature
 from services.errors import ServiceError
+from services.ids import well_formed
 
 
 def _error(code: str, message: str, status: int) -> Response:
@@ -31,6 +32,8 @@ async def invoice_pdf_endpoint(request: Request) -> Response:
         invoice = await Invoice.get_or_none(id=invoice_id)  # the signature names exactly this id
         if invoice is None:
             return _error("NOT_FOUND", "No such invoice.", 404)
+    elif not well_formed(invoice_id, "inv"):
+        return _error("NOT_FOUND", "No such invoice.", 404)
     else:
         ctx = await build_context(state.settings, state.limiter, request, None, allow_cookie=True)
         try:

@@ -91,8 +91,12 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        # Production runs behind https only (Settings.check): browsers should never try http.
+        self.extra = [(b"strict-transport-security", b"max-age=63072000; includeSubDomains")]
+        if not hsts:
+            self.extra = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,6 +110,7 @@ class SecurityHeaders:
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
+                    *self.extra,
                 ]
                 if not is_graphql:
                     if not any(name.lower() == b"content-security-policy" for name, _ in headers):
@@ -211,7 +216,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(AccessLog),
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, hsts=settings.production),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(RequestTimeout, seconds=settings.request_timeout_seconds),
         ],

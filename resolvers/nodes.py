@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Invoice, LicenseKey, Payment, PaymentMethod, Product, Subscription
+from models import (
+    Invoice,
+    LicenseKey,
+    LicenseKeyInstance,
+    Payment,
+    PaymentMethod,
+    Product,
+    Subscription,
+)
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 from resolvers.context import Context
 from services import customers
 from services.businesses import get_business
 from services.errors import NotFound
-from services.ids import prefix_of
+from services.ids import prefix_of, well_formed
 
 # Objects a customer may also see when they are their own (the query adds customer_id).
 _OWNED = {"sub": Subscription, "pay": Payment, "inv": Invoice, "pm": PaymentMethod}
@@ -20,6 +28,8 @@ _MERCHANTS = {"whk": WebhookEndpoint, "evt": WebhookEvent}
 
 async def node(ctx: Context, node_id: str) -> Any:
     scope = ctx.require_any()
+    if not well_formed(node_id):
+        raise NotFound("object")
     prefix = prefix_of(node_id)
     if prefix == "bus" and node_id == scope.business_id:
         return await get_business(scope)
@@ -31,6 +41,11 @@ async def node(ctx: Context, node_id: str) -> Any:
             return row
     if prefix == "lic":
         row = await LicenseKey.get_or_none(id=node_id, **scope.filters())
+        if row is not None:
+            return row
+    if prefix == "lki":
+        owner = {f"license_key__{name}": value for name, value in scope.filters().items()}
+        row = await LicenseKeyInstance.get_or_none(id=node_id, **owner)
         if row is not None:
             return row
     merchants = _MERCHANTS.get(prefix or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import strawberry
@@ -18,6 +19,7 @@ from schema.execution import AttributeFields, mark_attribute_fields
 from schema.extensions import is_unexpected, schema_extensions
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
+from schema.messages import safe_message
 from schema.nodes import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.types import Business
@@ -66,11 +68,21 @@ class PortalSchema(strawberry.Schema):
         message, and a client's malformed card input would put the card number in the log."""
         for error in errors:
             if is_unexpected(error):
-                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+                original = error.original_error
+                assert original is not None
+                # The stack, and the exception's message without the client's input (a
+                # driver's or validator's message may quote the value that failed).
+                logger.error(
+                    "unexpected error at %s: %s: %s\n%s",
+                    error.path,
+                    type(original).__name__,
+                    safe_message(str(original))[:200],
+                    "".join(traceback.format_tb(original.__traceback__)),
+                )
 
 
 def build_schema(introspection: bool = True) -> strawberry.Schema:
-    extensions = schema_extensions()
+    extensions = schema_extensions(suggestions=introspection)
     if not introspection:
         from strawberry.extensions import DisableIntrospection
 

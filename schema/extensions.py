@@ -3,7 +3,6 @@ error codes on every error, and masking of unexpected failures."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,8 @@ from strawberry.extensions import (
 )
 
 from schema.cost import CostLimit
+from schema.input_text import InputText
+from schema.messages import safe_message
 from services.errors import ServiceError
 
 MAX_DEPTH = 10
@@ -96,20 +97,6 @@ def _count_aliases(selections: SelectionSetNode | None) -> int:
     return count
 
 
-_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,18}")
-# graphql-core quotes the offending input ("got invalid value … at", "cannot represent … value:
-# …"); the field's path and the expected type are enough to fix a request.
-_QUOTED_INPUT = re.compile(r"(got invalid value ).*?( at ')|(cannot represent[^:]*: ).*$")
-
-
-def redact(message: str) -> str:
-    """Never echo input that may be a card number or CVC back in an error, nor log it."""
-    message = _QUOTED_INPUT.sub(
-        lambda m: (m.group(1) or m.group(3)) + "[redacted]" + (m.group(2) or ""), message
-    )
-    return _LONG_NUMBER.sub("[redacted]", message)
-
-
 def is_token_limit(message: str) -> bool:
     return "Document contains more than" in message and "tokens" in message
 
@@ -120,14 +107,18 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 class ErrorCodes(SchemaExtension):
-    """Gives every error an `extensions.code`; a ServiceError's message and code go out as is."""
+    """Gives every error an `extensions.code`; a ServiceError's message and code go out as is.
+    No message quotes the client's input; in production none suggests field names either."""
+
+    def __init__(self, *, suggestions: bool = True) -> None:
+        self.suggestions = suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None) or []
         for error in errors:
-            error.message = redact(error.message)
+            error.message = safe_message(error.message, suggestions=self.suggestions)
             extensions = dict(error.extensions or {})
             original = error.original_error
             if isinstance(original, ServiceError):
@@ -158,14 +149,16 @@ class MaskUnexpectedErrors(MaskErrors):
 VALIDATION_RULES = [DepthLimit, AliasLimit]
 
 
-def schema_extensions() -> list[Any]:
-    """Classes or factories, never shared instances (extensions hold per-request state)."""
+def schema_extensions(*, suggestions: bool = True) -> list[Any]:
+    """Classes or factories, never shared instances (extensions hold per-request state).
+    `suggestions=False` (production) drops graphql-core's "Did you mean …?" from errors."""
     return [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(VALIDATION_RULES),
         ParserCache,
         ValidationCache,
+        InputText,
         CostLimit,
         MaskUnexpectedErrors,
-        ErrorCodes,
+        lambda: ErrorCodes(suggestions=suggestions),
     ]

@@ -10,7 +10,7 @@ from resolvers import nodes as resolve
 from resolvers.context import Context
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.customer import Customer
-from schema.licensing import LicenseKey
+from schema.licensing import LicenseKey, LicenseKeyInstance
 from schema.merchant import business_view
 from schema.types import Node
 from schema.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
@@ -36,6 +36,7 @@ class NodeQuery:
                 return billing_view.from_model(row, info.context)  # type: ignore[no-any-return]
         for model, view in (
             (models.LicenseKey, LicenseKey),
+            (models.LicenseKeyInstance, LicenseKeyInstance),
             (models.WebhookEndpoint, WebhookEndpoint),
             (models.WebhookEvent, WebhookEvent),
             (models.WebhookAttempt, WebhookAttempt),

@@ -9,16 +9,18 @@ from models import Customer
 from services.clock import now
 from services.errors import NotFound, ServiceError
 from services.events import customer_event
+from services.ids import well_formed
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.sql import Row, select
 from services.validation import clean_name, email_key, normalize_email, normalize_phone
 
 UNSET = object()
+MAX_EMAIL_LENGTH = 320
 LOCALES = ("en", "de")
 
 
-def _email_taken() -> ServiceError:
+def email_taken() -> ServiceError:
     return ServiceError(
         "Another customer already uses this email address.", code="EMAIL_TAKEN", field=["email"]
     )
@@ -28,8 +30,10 @@ async def get_customer(scope: Scope, customer_id: str) -> Customer:
     """Within the scope only; someone else's customer is NOT_FOUND like a missing one."""
     if scope.customer_id is not None and scope.customer_id != customer_id:
         raise NotFound("customer")
-    customer = await Customer.get_or_none(
-        id=customer_id, business_id=scope.business_id, mode=scope.mode
+    customer = (
+        await Customer.get_or_none(id=customer_id, business_id=scope.business_id, mode=scope.mode)
+        if well_formed(customer_id, "cus")
+        else None
     )
     if customer is None:
         raise NotFound("customer", field=["customerId"])
@@ -62,6 +66,12 @@ async def list_customers(
 ) -> Page[Customer]:
     query = Customer.filter(business_id=scope.business_id, mode=scope.mode)
     if email is not None:
+        if len(email) > MAX_EMAIL_LENGTH:
+            raise ServiceError(
+                f"An email address has at most {MAX_EMAIL_LENGTH} characters.",
+                code="BAD_USER_INPUT",
+                field=["email"],
+            )
         query = query.filter(email_normalized=email_key(email.strip()))
     return await paginate(query, first, after)
 
@@ -77,7 +87,7 @@ async def create_customer(
         "phone_number": normalize_phone(phone_number) if phone_number else None,
     }
     if await find_customer_by_email(scope, email) is not None:
-        raise _email_taken()
+        raise email_taken()
     try:
         async with in_transaction():
             customer = await Customer.create(
@@ -86,7 +96,7 @@ async def create_customer(
             await customer_event("customer.created", customer)
             return customer
     except IntegrityError as exc:  # lost a race with a concurrent create
-        raise _email_taken() from exc
+        raise email_taken() from exc
 
 
 async def update_customer(
@@ -127,13 +137,13 @@ async def update_customer(
         ):
             other = await find_customer_by_email(scope, str(changes["email"]))
             if other is not None and other.id != customer.id:
-                raise _email_taken()
+                raise email_taken()
         if changes:
             changes["updated_at"] = now()
             try:
                 await Customer.filter(id=customer.id).update(**changes)
             except IntegrityError as exc:
-                raise _email_taken() from exc
+                raise email_taken() from exc
             await customer.refresh_from_db()
             await customer_event("customer.updated", customer)
     return customer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -32,6 +33,18 @@ PREFIXES = {
 def new_id(prefix: str) -> str:
     """`prefix_` followed by 24 base32 characters: 120 random bits."""
     return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+_WELL_FORMED = re.compile(rf"[a-z]{{2,3}}_[{_ALPHABET}]{{24}}")
+
+
+def well_formed(object_id: str, prefix: str | None = None) -> bool:
+    """Whether `object_id` has the form of one of ours (`cus_` and 24 base32 characters),
+    optionally with this prefix. Ids of any other form name nothing: they are NOT_FOUND
+    without a query (and an id of 40,000 characters never reaches a database)."""
+    if len(object_id) > 28 or not _WELL_FORMED.fullmatch(object_id):
+        return False
+    return prefix is None or object_id.startswith(prefix + "_")
 
 
 def prefix_of(object_id: str) -> str | None:

@@ -26,6 +26,7 @@ from models import (
 from services.clock import now
 from services.errors import NotFound, ServiceError
 from services.events import record_event
+from services.ids import well_formed
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.validation import clean_name
@@ -104,7 +105,11 @@ async def issue_license_key(
 
 
 async def get_license_key(scope: Scope, key_id: str) -> LicenseKey:
-    key = await LicenseKey.get_or_none(id=key_id, **scope.filters())
+    key = (
+        await LicenseKey.get_or_none(id=key_id, **scope.filters())
+        if well_formed(key_id, "lic")
+        else None
+    )
     if key is None:
         raise NotFound("license key", field=["licenseKeyId"])
     return key
@@ -275,9 +280,12 @@ async def deactivate_license_key(value: str, instance_id: str) -> LicenseKeyInst
 
 
 async def _remove_instance(instance: LicenseKeyInstance) -> None:
+    """Removes the instance and frees its activation, once: of concurrent removals only the
+    one whose DELETE removed the row succeeds; the others find it gone (NOT_FOUND)."""
     async with in_transaction():
         removed = await LicenseKeyInstance.filter(id=instance.id).delete()
-        if removed:
-            await LicenseKey.filter(id=instance.license_key_id, instances_count__gt=0).update(  # type: ignore[attr-defined]
-                instances_count=F("instances_count") - 1
-            )
+        if not removed:
+            raise NotFound("license key instance", field=["instanceId"])
+        await LicenseKey.filter(id=instance.license_key_id, instances_count__gt=0).update(  # type: ignore[attr-defined]
+            instances_count=F("instances_count") - 1
+        )

@@ -14,6 +14,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from services.errors import ServiceError
+from services.ids import well_formed
 from services.sql import Row, as_datetime, select, select_tuples
 
 MAX_PAGE = 100
@@ -43,15 +44,22 @@ def encode_cursor(created_at: datetime, object_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 200
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at in UTC, id) a cursor holds; BAD_USER_INPUT for anything we did not
+    write (too long, not base64, an id of the wrong form, a time out of range)."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         created, _, object_id = base64.urlsafe_b64decode(padded).decode().partition("|")
         parsed = datetime.fromisoformat(created)
-        if not object_id or parsed.tzinfo is None:
+        if parsed.tzinfo is None or not well_formed(object_id):
             raise ValueError
-        return parsed, object_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        return parsed.astimezone(UTC), object_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise ServiceError("Invalid cursor.", code="BAD_USER_INPUT", field=["after"]) from exc
 
 
@@ -178,7 +186,7 @@ async def paginate_rows(
     if start is None:
         records = await select_tuples(model, statements.first_page, [*params, size + 1])
     else:
-        created = start[0].astimezone(UTC)  # SQLite compares the text Tortoise wrote, in UTC
+        created = start[0]  # in UTC: SQLite compares the text Tortoise wrote
         keyset = [created, created, start[1]]
         records = await select_tuples(model, statements.next_page, [*params, *keyset, size + 1])
     has_next = len(records) > size

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 import mailers
@@ -14,8 +15,8 @@ from models import Business, Customer, LinkPurpose, LoginLink, Mode, PortalSessi
 from services.clock import now
 from services.crypto import new_token, token_hash
 from services.customer_mail import email_customer
-from services.customers import find_customer_by_email, get_customer
-from services.errors import LinkExpired, ServiceError
+from services.customers import email_taken, find_customer_by_email, get_customer
+from services.errors import LinkExpired
 from services.events import customer_event
 from services.outbox import enqueue_task, notify_worker
 from services.scope import Scope
@@ -215,6 +216,15 @@ async def start_email_change(settings: Settings, customer: Customer, new_email: 
 async def confirm_email_change(
     settings: Settings, token: str, mode: Mode | None = None
 ) -> Customer:
+    try:
+        customer = await _change_email(settings, token, mode)
+    except IntegrityError as exc:  # another customer took the address at the same moment
+        raise email_taken() from exc
+    notify_worker()
+    return customer
+
+
+async def _change_email(settings: Settings, token: str, mode: Mode | None) -> Customer:
     async with in_transaction():
         link = await _use_link(token, (LinkPurpose.CONFIRM_EMAIL,), mode)
         customer = await Customer.get(id=link.customer_id)  # type: ignore[attr-defined]
@@ -222,11 +232,7 @@ async def confirm_email_change(
         scope = Scope(customer.business_id, customer.mode)  # type: ignore[attr-defined]
         other = await find_customer_by_email(scope, new_email)
         if other is not None and other.id != customer.id:
-            raise ServiceError(
-                "Another customer already uses this email address.",
-                code="EMAIL_TAKEN",
-                field=["email"],
-            )
+            raise email_taken()
         old_email = customer.email
         customer.email = new_email
         customer.email_normalized = email_key(new_email)
@@ -244,5 +250,4 @@ async def confirm_email_change(
                 to=old_email,
                 new_email=new_email,
             )
-    notify_worker()
     return customer

@@ -10,6 +10,7 @@ from tortoise.expressions import F
 from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode, Subscription
 from services.billing.columns import shown
 from services.errors import NotFound
+from services.ids import well_formed
 from services.pagination import Join, Page, paginate_rows
 from services.scope import Scope
 from services.sql import Row, placeholders, select
@@ -71,7 +72,11 @@ async def create_invoice(
 
 
 async def get_invoice(scope: Scope, invoice_id: str) -> Invoice:
-    invoice = await Invoice.get_or_none(id=invoice_id, **scope.filters())
+    invoice = (
+        await Invoice.get_or_none(id=invoice_id, **scope.filters())
+        if well_formed(invoice_id, "inv")
+        else None
+    )
     if invoice is None:
         raise NotFound("invoice", field=["invoiceId"])
     return invoice

@@ -11,6 +11,7 @@ from services.billing.columns import shown
 from services.clock import now
 from services.errors import ConfigurationError, InvalidState, NotFound
 from services.events import payment_method_event
+from services.ids import well_formed
 from services.payments.cards import CardDetails, check_card
 from services.payments.gateway import SavedCard, gateway_for
 from services.scope import Scope
@@ -54,12 +55,16 @@ async def add_payment_method(scope: Scope, customer_id: str, card: CardDetails) 
 
 
 async def get_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:
-    method = await PaymentMethod.get_or_none(
-        id=method_id,
-        business_id=scope.business_id,
-        mode=scope.mode,
-        customer_id=customer_id,
-        removed_at__isnull=True,
+    method = (
+        await PaymentMethod.get_or_none(
+            id=method_id,
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer_id,
+            removed_at__isnull=True,
+        )
+        if well_formed(method_id, "pm")
+        else None
     )
     if method is None:
         raise NotFound("payment method", field=["paymentMethodId"])

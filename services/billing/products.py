@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models import Product, TimeInterval
 from services.errors import NotFound, ServiceError
+from services.ids import well_formed
 from services.money import check_currency
 from services.pagination import Page, paginate
 from services.scope import Scope
@@ -74,8 +75,10 @@ async def create_product(
 
 
 async def get_product(scope: Scope, product_id: str) -> Product:
-    product = await Product.get_or_none(
-        id=product_id, business_id=scope.business_id, mode=scope.mode
+    product = (
+        await Product.get_or_none(id=product_id, business_id=scope.business_id, mode=scope.mode)
+        if well_formed(product_id, "pdt")
+        else None
     )
     if product is None:
         raise NotFound("product", field=["productId"])

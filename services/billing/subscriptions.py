@@ -41,7 +41,7 @@ from services.clock import now
 from services.customers import get_customer
 from services.errors import InvalidState, NotFound, ServiceError
 from services.events import payment_event, subscription_event
-from services.ids import new_id
+from services.ids import new_id, well_formed
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Join, Page, paginate_rows
@@ -68,7 +68,11 @@ class CancellationReason(StrEnum):
 
 
 async def get_subscription(scope: Scope, subscription_id: str) -> Subscription:
-    subscription = await Subscription.get_or_none(id=subscription_id, **scope.filters())
+    subscription = (
+        await Subscription.get_or_none(id=subscription_id, **scope.filters())
+        if well_formed(subscription_id, "sub")
+        else None
+    )
     if subscription is None:
         raise NotFound("subscription", field=["subscriptionId"])
     return subscription

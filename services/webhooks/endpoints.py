@@ -20,6 +20,7 @@ from models.webhooks import (
 )
 from services.clock import now
 from services.errors import InvalidState, NotFound, ServiceError
+from services.ids import well_formed
 from services.outbox import secret_box
 from services.pagination import Page, paginate
 from services.scope import Scope
@@ -87,8 +88,12 @@ async def get_endpoint(
     scope: Scope, endpoint_id: str, field: list[str] | None = None
 ) -> WebhookEndpoint:
     scope = _merchant(scope)
-    row = await WebhookEndpoint.get_or_none(
-        id=endpoint_id, business_id=scope.business_id, mode=scope.mode
+    row = (
+        await WebhookEndpoint.get_or_none(
+            id=endpoint_id, business_id=scope.business_id, mode=scope.mode
+        )
+        if well_formed(endpoint_id, "whk")
+        else None
     )
     if row is None:
         raise NotFound("webhook endpoint", field=field or ENDPOINT_FIELD)

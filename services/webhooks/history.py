@@ -17,6 +17,7 @@ from models.webhooks import (
 )
 from services.clock import now
 from services.errors import InvalidState, NotFound
+from services.ids import well_formed
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.webhooks.delivery import notify_delivery_worker
@@ -32,8 +33,10 @@ def _merchant(scope: Scope) -> Scope:
 
 async def get_event(scope: Scope, event_id: str, field: list[str] | None = None) -> WebhookEvent:
     scope = _merchant(scope)
-    row = await WebhookEvent.get_or_none(
-        id=event_id, business_id=scope.business_id, mode=scope.mode
+    row = (
+        await WebhookEvent.get_or_none(id=event_id, business_id=scope.business_id, mode=scope.mode)
+        if well_formed(event_id, "evt")
+        else None
     )
     if row is None:
         raise NotFound("event", field=field or ["eventId"])

@@ -260,3 +260,27 @@ async def test_public_calls_are_rate_limited_per_ip_and_per_key(
             "/graphql", json={"query": VALIDATE, "variables": {"input": {"key": "TEST-OTHER"}}}
         )
         assert "errors" not in other_key.json()
+
+
+async def test_twenty_concurrent_deactivations_succeed_exactly_once(
+    portal: Portal, acme: NewBusiness
+) -> None:
+    _, license_key, _ = await _buy_key(portal, acme, licenseKeyActivationsLimit=3)
+    activated = await software(portal.http, ACTIVATE, {"input": {"key": license_key, "name": "a"}})
+    instance_id = activated["instance"]["id"]
+    results = await asyncio.gather(
+        *(
+            software(
+                portal.http,
+                DEACTIVATE,
+                {"input": {"key": license_key, "instanceId": instance_id}},
+            )
+            for _ in range(20)
+        )
+    )
+    won = [r for r in results if not r["userErrors"]]
+    lost = [r["userErrors"][0]["code"] for r in results if r["userErrors"]]
+    assert len(won) == 1
+    assert lost == ["NOT_FOUND"] * 19
+    state = await software(portal.http, VALIDATE, {"input": {"key": license_key}})
+    assert state["licenseKey"]["instancesCount"] == 0

@@ -3,6 +3,7 @@ sent to it is followed, and a notice to the old address when it changes."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -300,3 +301,31 @@ async def test_only_a_customer_session_may_update_a_profile(
     )
     assert data["customer"] == {"name": "Vic", "email": "vic@example.com"}
     assert await deliver_mail(portal.settings) == 0
+
+
+async def test_customers_confirming_the_same_new_email_at_once(
+    portal: Portal, acme: NewBusiness, smtp: MailCatcher
+) -> None:
+    """One wins; every other one is told EMAIL_TAKEN (a unique-constraint race on PostgreSQL,
+    not a server error), and the address changes once. Three rounds of eight at once: the race
+    is a matter of timing, and each round is another chance for it."""
+    for round_ in range(3):
+        prize = f"prize{round_}@example.com"
+        tokens = []
+        for n in range(8):
+            _, token = await customer_session(portal, acme, f"racer{round_}-{n}@example.com")
+            assert (await update(portal, token, email=prize))["emailConfirmationSent"]
+            tokens.append(token)
+        await deliver_mail(portal.settings)
+        links = [link_in(message) for message in smtp.to(prize)]
+        assert len(links) == 8
+        results = await asyncio.gather(
+            *(portal.gql(CONFIRM, {"input": {"token": token_of(link)}}) for link in links)
+        )
+        payloads = [result["confirmEmailChange"] for result in results]
+        winners = [p for p in payloads if not p["userErrors"]]
+        assert len(winners) == 1 and winners[0]["customer"]["email"] == prize
+        codes = [p["userErrors"][0]["code"] for p in payloads if p["userErrors"]]
+        assert codes == ["EMAIL_TAKEN"] * 7
+        emails = [(await me(portal, token))["email"] for token in tokens]
+        assert emails.count(prize) == 1
