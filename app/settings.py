@@ -37,6 +37,18 @@ def _seconds(value: str | None, default: float) -> float | None:
     return seconds
 
 
+def _positive_int(value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise SettingsError(f"not a whole number: {value!r}") from exc
+    if number < 1:
+        raise SettingsError(f"must be at least 1: {value!r}")
+    return number
+
+
 def _secret_key(var_dir: Path) -> tuple[str, bool]:
     """The configured secret, or one generated once and kept under var/ (development only)."""
     configured = os.environ.get("PORTAL_SECRET_KEY")
@@ -65,6 +77,7 @@ class Settings:
     var_dir: Path = Path("var")
     redis_url: str | None = None
     webhook_allow_private: bool = True
+    webhook_endpoints_max: int = 16  # per business and mode
     trusted_proxies: frozenset[str] = frozenset()
     rate_limit_login_email: str = "5/hour"
     rate_limit_login_ip: str = "30/hour"
@@ -117,11 +130,16 @@ class Settings:
             webhook_allow_private=_bool(
                 os.environ.get("PORTAL_WEBHOOK_ALLOW_PRIVATE"), default=env != "production"
             ),
+            webhook_endpoints_max=_positive_int(
+                os.environ.get("PORTAL_WEBHOOK_ENDPOINTS_MAX"), default=16
+            ),
             trusted_proxies=frozenset(
                 p.strip()
                 for p in os.environ.get("PORTAL_TRUSTED_PROXIES", "").split(",")
                 if p.strip()
             ),
+            login_link_ttl_seconds=60
+            * _positive_int(os.environ.get("PORTAL_LOGIN_LINK_TTL_MINUTES"), default=15),
             rate_limit_login_email=os.environ.get("PORTAL_RATE_LIMIT_LOGIN_EMAIL", "5/hour"),
             rate_limit_login_ip=os.environ.get("PORTAL_RATE_LIMIT_LOGIN_IP", "30/hour"),
             rate_limit_license_ip=os.environ.get("PORTAL_RATE_LIMIT_LICENSE_IP", "60/minute"),

@@ -12,6 +12,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
 
 from .message import EmailMessage
 
@@ -23,7 +24,34 @@ _MAX_REASON = 200
 
 
 class DeliveryError(Exception):
-    """The message could not be handed over now; the caller retries later."""
+    """The message could not be handed over. A temporary failure is retried later; a
+    `permanent` one (the server refused the recipient or the message for good, or cannot take
+    a non-ASCII address) is not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def deliverable_address(address: str) -> str:
+    """The recipient as an SMTP server without SMTPUTF8 can take it when that is possible: an
+    internationalized domain in its ASCII (IDNA) form. A non-ASCII local part stays as it is
+    and needs SMTPUTF8, which aiosmtplib asks for when the server offers it."""
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address
+    return checked.ascii_email or checked.normalized
+
+
+def _permanent(exc: BaseException) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return True  # e.g. a non-ASCII address and no SMTPUTF8: asking again will not help
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(500 <= refused.code < 600 for refused in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 500 <= exc.code < 600
+    return False
 
 
 class MailTransport(Protocol):
@@ -71,6 +99,9 @@ class SMTPTransport:
 
     async def send(self, message: EmailMessage, message_id_domain: str) -> None:
         mime = message.to_mime(message_id_domain)
+        recipient = deliverable_address(message.to)
+        if recipient != message.to:
+            mime.replace_header("To", recipient)
         try:
             await aiosmtplib.send(
                 mime,
@@ -86,7 +117,8 @@ class SMTPTransport:
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise DeliveryError(
-                f"SMTP delivery via {self.hostname}:{self.port} failed: {_reason(exc)}"
+                f"SMTP delivery via {self.hostname}:{self.port} failed: {_reason(exc)}",
+                permanent=_permanent(exc),
             ) from exc
 
 

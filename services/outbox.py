@@ -180,7 +180,10 @@ async def deliver_due_messages(
                 await mail.send(email, message_id_domain)
             else:
                 raise DeliveryError(f"no deliverer for {message.kind}")
-        except (DeliveryError, ValueError) as exc:
+        except DeliveryError as exc:
+            await _record_failure(message, str(exc), permanent=exc.permanent)
+            continue
+        except ValueError as exc:
             await _record_failure(message, str(exc))
             continue
         await _record_sent(message)
@@ -199,9 +202,10 @@ async def _record_sent(message: OutboxMessage) -> None:
     )
 
 
-async def _record_failure(message: OutboxMessage, error: str) -> None:
+async def _record_failure(message: OutboxMessage, error: str, *, permanent: bool = False) -> None:
+    """Retried with backoff, up to MAX_ATTEMPTS; a permanent failure is DEAD at once."""
     attempts = message.attempts + 1
-    dead = attempts >= MAX_ATTEMPTS
+    dead = permanent or attempts >= MAX_ATTEMPTS
     await OutboxMessage.filter(id=message.id).update(
         attempts=attempts,
         locked_until=None,

@@ -37,10 +37,22 @@ class MailCatcher:
 
     port: int = field(default_factory=free_port)
     messages: list[Message] = field(default_factory=list)
+    envelopes: list[list[str]] = field(default_factory=list)  # RCPT TO of each message
     controller: Controller | None = None
+    smtputf8: bool = False  # whether the server offers SMTPUTF8
+    refuse: set[str] = field(default_factory=set)  # recipients answered 550
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
 
     @property
@@ -48,7 +60,9 @@ class MailCatcher:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self.controller.start()
 
     def stop(self) -> None:

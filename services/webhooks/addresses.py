@@ -22,6 +22,44 @@ MAX_URL_LENGTH = 2000
 RESOLVE_TIMEOUT_SECONDS = 5.0
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
+# IANA's special-purpose address registries, the blocks that are not globally reachable (and
+# multicast). Python's own `is_global` missed some of them before 3.11.10 (192.0.0.8 counted as
+# global); this list decides, whatever the Python version. Where a block has a few globally
+# reachable exceptions (192.0.0.9, 192.0.0.10, parts of 2001::/23) the whole block is refused:
+# none of them is a place to send a webhook.
+NOT_GLOBAL = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "100:0:0:1::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
+
 
 class TargetRefused(Exception):
     """The URL cannot be delivered to now."""
@@ -82,6 +120,8 @@ def is_public_address(address: IPAddress) -> bool:
             return True  # decided by the IPv4 address alone
         if address.is_site_local:
             return False
+    if any(address in block for block in NOT_GLOBAL if block.version == address.version):
+        return False
     return not (
         address.is_private
         or address.is_loopback

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
+from models import Business
 from models.webhooks import (
     WebhookDelivery,
     WebhookDeliveryStatus,
@@ -121,14 +122,26 @@ async def create_endpoint(
     cleaned_description = _description(description)
     cleaned_url = await _url(settings, url)
     secret = new_secret()
-    endpoint = await WebhookEndpoint.create(
-        business_id=scope.business_id,
-        mode=scope.mode,
-        url=cleaned_url,
-        description=cleaned_description,
-        event_types=types,
-        secret=secret_box(settings.secret_key).seal(secret),
-    )
+    async with in_transaction():
+        # Creations for one business wait for each other here (a row lock on PostgreSQL; a
+        # SQLite transaction runs alone anyway), so the count below cannot be outrun.
+        await Business.filter(id=scope.business_id).select_for_update().first()
+        count = await WebhookEndpoint.filter(business_id=scope.business_id, mode=scope.mode).count()
+        if count >= settings.webhook_endpoints_max:
+            raise ServiceError(
+                f"A business has at most {settings.webhook_endpoints_max} webhook endpoints per "
+                "mode. Delete one you no longer use, or send several event types to one.",
+                code="LIMIT_REACHED",
+                field=["url"],
+            )
+        endpoint = await WebhookEndpoint.create(
+            business_id=scope.business_id,
+            mode=scope.mode,
+            url=cleaned_url,
+            description=cleaned_description,
+            event_types=types,
+            secret=secret_box(settings.secret_key).seal(secret),
+        )
     return EndpointWithSecret(endpoint, secret)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import httpx
 
 from conftest import Portal, make_portal
 from services.businesses import NewBusiness
+from services.clock import clock
 from support import (
     GraphQLClient,
     MailCatcher,
@@ -18,6 +20,7 @@ from support import (
     deliver_mail,
     link_in,
     recorded_statements,
+    token_of,
 )
 
 REQUEST = """
@@ -348,3 +351,21 @@ async def test_known_and_unknown_emails_cost_the_request_the_same_work(
     [mail] = smtp.to("timed@example.com")
     assert "/test/session/" in link_in(mail)
     assert len(smtp.messages) == 1
+
+
+async def test_a_sign_in_link_from_the_static_page_works_for_15_minutes(
+    portal: Portal, acme: NewBusiness, smtp: MailCatcher
+) -> None:
+    clock.freeze()
+    await create_customer(portal.gql, acme.test_api_key, "quick@example.com", "Quick")
+    sign_in = "mutation($t: String!) { signIn(input: {token: $t}) { userErrors { code } } }"
+    outcomes = []
+    for wait in (timedelta(minutes=14, seconds=59), timedelta(minutes=15, seconds=1)):
+        smtp.messages.clear()
+        await request_link(portal.gql, acme.business.id, "quick@example.com")
+        await deliver_mail(portal.settings)
+        token = token_of(link_in(smtp.to("quick@example.com")[0]))
+        clock.advance(wait)
+        data = await portal.gql(sign_in, {"t": token})
+        outcomes.append([e["code"] for e in data["signIn"]["userErrors"]])
+    assert outcomes == [[], ["LINK_EXPIRED"]]

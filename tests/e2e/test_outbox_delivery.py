@@ -175,3 +175,56 @@ async def test_two_concurrent_passes_send_each_message_exactly_once(
     again = await asyncio.gather(deliver_mail(portal.settings), deliver_mail(portal.settings))
     assert again == [0, 0]
     assert len(smtp.messages) == 5
+
+
+async def _outbox_of(address: str) -> OutboxMessage:
+    [row] = await OutboxMessage.filter(kind=OutboxKind.EMAIL, recipient=address)
+    return row
+
+
+async def test_international_addresses_are_delivered_or_fail_once_and_for_good(
+    portal: Portal, acme: NewBusiness, smtp: MailCatcher
+) -> None:
+    """Decision: internationalized addresses are accepted. An ASCII mailbox at an IDN domain
+    goes out with the domain's IDNA form (any server takes it); a non-ASCII mailbox needs
+    SMTPUTF8, and a server without it is a permanent failure: the message is DEAD after one
+    attempt instead of being retried for days."""
+    key = acme.test_api_key
+    idn_domain = await create_customer(portal.gql, key, "anna@bücher.example", "Anna")
+    utf8_mailbox = await create_customer(portal.gql, key, "jürgen@bücher.example", "Jürgen")
+    for customer_id in (idn_domain, utf8_mailbox):
+        await invite(portal, key, customer_id)
+
+    assert smtp.smtputf8 is False  # the default test server offers no SMTPUTF8
+    assert await deliver_mail(portal.settings) == 1
+    assert smtp.envelopes == [["anna@xn--bcher-kva.example"]]
+    assert link_in(smtp.messages[0]).startswith("http://portal.test/test/session/")
+    failed = await _outbox_of("jürgen@bücher.example")
+    assert failed.status == OutboxStatus.DEAD and failed.attempts == 1
+    assert "SMTPUTF8" in (failed.last_error or "")
+    clock.advance(timedelta(days=5))
+    assert await deliver_mail(portal.settings) == 0  # never tried again
+
+    # A server that offers SMTPUTF8 takes the non-ASCII mailbox as it is.
+    smtp.stop()
+    utf8 = MailCatcher(smtputf8=True)
+    utf8.start()
+    try:
+        await invite(portal, key, utf8_mailbox)
+        assert await deliver_mail(portal.with_settings(smtp_url=utf8.url)) == 1
+        assert utf8.envelopes == [["jürgen@bücher.example"]]
+        assert str(utf8.messages[0]["To"]) == "jürgen@bücher.example"
+    finally:
+        utf8.stop()
+
+
+async def test_a_recipient_refused_for_good_is_not_retried(
+    portal: Portal, acme: NewBusiness, smtp: MailCatcher
+) -> None:
+    customer_id = await create_customer(portal.gql, acme.test_api_key, "gone@example.com")
+    smtp.refuse.add("gone@example.com")
+    await invite(portal, acme.test_api_key, customer_id)
+    assert await deliver_mail(portal.settings) == 0
+    row = await _outbox_of("gone@example.com")
+    assert row.status == OutboxStatus.DEAD and row.attempts == 1
+    assert "550" in (row.last_error or "")

@@ -806,9 +806,64 @@ async def test_the_request_goes_to_the_address_that_was_checked(
         ("::ffff:93.184.216.34", True),
         ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
         ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
+        # Not globally reachable by IANA's registries, whatever Python's is_global says:
+        ("192.0.0.8", False),
+        ("192.0.0.9", False),
+        ("192.0.2.10", False),
+        ("198.18.0.1", False),
+        ("198.51.100.7", False),
+        ("203.0.113.7", False),
+        ("240.0.0.1", False),
+        ("192.88.99.1", False),
+        ("2001:db8::1", False),
+        ("2001:2::1", False),
+        ("64:ff9b:1::1", False),
+        ("3fff::1", False),
+        ("5f00::1", False),
+        ("100::1", False),
+        ("::ffff:192.0.0.8", False),
+        ("64:ff9b::c000:8", False),  # NAT64 of 192.0.0.8
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
     import ipaddress
 
     assert addresses.is_public_address(ipaddress.ip_address(address)) is public
+
+
+async def test_endpoints_are_capped_per_business_and_mode(
+    portal: Portal, acme: NewBusiness, globex: NewBusiness
+) -> None:
+    """One event may not become a flood of requests to hosts of the merchant's choosing: at
+    most PORTAL_WEBHOOK_ENDPOINTS_MAX (16) endpoints per business and mode, also when the
+    requests come at once."""
+    capped = replace(portal.settings, webhook_endpoints_max=3)
+    http, gql = await make_portal(capped)
+    async with http:
+        strict = Portal(capped, http, gql)
+        key = acme.test_api_key
+        results = await asyncio.gather(
+            *(
+                strict.gql(CREATE, {"input": {"url": f"https://h{n}.example/hooks"}}, token=key)
+                for n in range(8)
+            )
+        )
+        made = [r for r in results if r["createWebhookEndpoint"]["webhookEndpoint"]]
+        refused = [
+            r["createWebhookEndpoint"]["userErrors"][0]["code"]
+            for r in results
+            if not r["createWebhookEndpoint"]["webhookEndpoint"]
+        ]
+        assert len(made) == 3 and refused == ["LIMIT_REACHED"] * 5
+        listed = await strict.gql(ENDPOINTS, token=key)
+        assert listed["webhookEndpoints"]["totalCount"] == 3
+        # Per mode and per business: the live key and another business still have room.
+        await create_endpoint(strict, acme.live_api_key, "https://live.example/hooks")
+        await create_endpoint(strict, globex.test_api_key, "https://globex.example/hooks")
+        # Deleting one makes room again.
+        first_id = listed["webhookEndpoints"]["edges"][0]["node"]["id"]
+        await strict.gql(DELETE, {"input": {"webhookEndpointId": first_id}}, token=key)
+        await create_endpoint(strict, key, "https://again.example/hooks")
+    assert portal.settings.webhook_endpoints_max == 16

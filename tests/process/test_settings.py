@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,18 @@ def test_production_settings_are_accepted_when_complete() -> None:
 def test_production_refuses_unsafe_settings(changes: dict[str, object], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         _production(**changes).check()
+
+
+def test_the_readme_states_the_sign_in_link_lifetime_the_server_uses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    stated = r"Sign-in links requested on the static page\s+are valid (\d+) minutes"
+    match = re.search(stated, readme)
+    assert match, "the README says how long sign-in links from the static page work"
+    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path))
+    assert Settings.from_env().login_link_ttl_seconds == int(match.group(1)) * 60
+    monkeypatch.setenv("PORTAL_LOGIN_LINK_TTL_MINUTES", "30")
+    assert Settings.from_env().login_link_ttl_seconds == 30 * 60
