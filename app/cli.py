@@ -14,7 +14,7 @@ from typing import Any
 from tortoise import Tortoise
 
 from app.db import tortoise_config
-from app.settings import Settings
+from app.settings import Settings, settings_from_env
 
 
 def _prepare_sqlite(settings: Settings) -> None:
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    settings = settings_from_env()
     return int(args.func(settings, args))
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from app.settings import Settings
 from models import Business, Mode, Product, Subscription, TimeInterval
+from models.clock import now
 from services.access.api_keys import create_api_key
 from services.access.links import create_portal_link
 from services.billing.dunning import update_payment_method
@@ -21,7 +22,6 @@ from services.billing.subscriptions import (
     update_subscription,
 )
 from services.businesses import create_business, portal_login_url
-from services.clock import now
 from services.customers import create_customer, find_customer_by_email
 from services.scope import Scope
 

@@ -9,11 +9,11 @@ from starlette.routing import Route
 
 from app.graphql import build_context
 from models import Invoice
+from models.ids import well_formed
 from resolvers.billing import invoice_for_pdf
 from services.billing.documents import invoice_pdf
 from services.billing.invoice_links import verify_pdf_signature
 from services.errors import ServiceError
-from services.ids import well_formed
 
 
 def _error(code: str, message: str, status: int) -> Response:

@@ -26,7 +26,7 @@ from app.graphql import PortalGraphQL
 from app.invoices import invoice_routes
 from app.portal import page_routes
 from app.portal.core import content_security_policy
-from app.settings import Settings
+from app.settings import Settings, settings_from_env
 from schema import build_schema
 from services import outbox
 from services.billing.renewals import renew_due_subscriptions
@@ -269,4 +269,4 @@ async def run_billing_scheduler(settings: Settings, every_seconds: float = 60.0)
 
 def app_from_env() -> Starlette:
     """For `uvicorn app.main:app_from_env --factory`."""
-    return create_app(Settings.from_env())
+    return create_app(settings_from_env())

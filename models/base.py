@@ -7,8 +7,8 @@ from typing import Any
 
 from tortoise import fields
 
-from services.clock import now
-from services.ids import new_id
+from models.clock import now
+from models.ids import new_id
 
 
 class Mode(StrEnum):

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from models import Customer, Mode
+from models.clock import now
 from resolvers.context import Context
 from services.access import links, sessions
-from services.clock import now
 from services.customers import get_customer
 from services.scope import Scope
 from services.validation import normalize_email

@@ -26,7 +26,7 @@ from services.scope import Scope
 from services.sql import Row, rows_by_id
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 def _by_id(model: Any) -> Any:

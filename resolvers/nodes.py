@@ -13,12 +13,12 @@ from models import (
     Product,
     Subscription,
 )
+from models.ids import prefix_of, well_formed
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 from resolvers.context import Context
 from services import customers
 from services.businesses import get_business
 from services.errors import NotFound
-from services.ids import prefix_of, well_formed
 
 # Objects a customer may also see when they are their own (the query adds customer_id).
 _OWNED = {"sub": Subscription, "pay": Payment, "inv": Invoice, "pm": PaymentMethod}

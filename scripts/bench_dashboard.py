@@ -54,11 +54,11 @@ from models import (
     SubscriptionStatus,
     TimeInterval,
 )
+from models.clock import clock
 from services.access.links import create_portal_link
 from services.access.principal import PrincipalKind
 from services.billing.invoice_links import signed_pdf_url
 from services.businesses import create_business
-from services.clock import clock
 from services.customers import create_customer
 from services.money import format_money
 from services.scope import Scope

@@ -10,7 +10,7 @@ from models import Business, Customer
 from services.outbox import enqueue_email
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 def customer_locale(customer: Customer, business: Business) -> str:

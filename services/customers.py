@@ -6,10 +6,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import Customer
-from services.clock import now
+from models.clock import now
+from models.ids import well_formed
 from services.errors import NotFound, ServiceError
 from services.events import customer_event
-from services.ids import well_formed
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.sql import Row, select

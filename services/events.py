@@ -16,7 +16,7 @@ from models import (
     Subscription,
     WebhookEvent,
 )
-from services.clock import now
+from models.clock import now
 
 _last_timestamp: datetime | None = None
 

@@ -23,10 +23,10 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
-from services.clock import now
+from models.clock import now
+from models.ids import well_formed
 from services.errors import NotFound, ServiceError
 from services.events import record_event
-from services.ids import well_formed
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.validation import clean_name

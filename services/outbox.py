@@ -21,7 +21,7 @@ from tortoise.expressions import Q
 
 from mailers import DeliveryError, EmailMessage, MailTransport
 from models import Mode, OutboxKind, OutboxMessage, OutboxStatus
-from services.clock import now
+from models.clock import now
 from services.crypto import SecretBox
 
 logger = logging.getLogger("portal.outbox")

@@ -13,8 +13,8 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.ids import well_formed
 from services.errors import ServiceError
-from services.ids import well_formed
 from services.sql import Row, as_datetime, select, select_tuples
 
 MAX_PAGE = 100

@@ -8,7 +8,7 @@ from services.access import links
 from services.outbox import TaskHandler
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 def task_handlers(settings: Settings) -> dict[str, TaskHandler]:

@@ -22,8 +22,8 @@ from app.cli import migrate_database
 from app.db import tortoise_config
 from app.main import create_app
 from app.settings import Settings
+from models.clock import clock
 from services.businesses import NewBusiness, create_business
-from services.clock import clock
 from support import GraphQLClient, MailCatcher
 
 BACKENDS = [b for b in os.environ.get("PORTAL_TEST_DATABASES", "sqlite,postgres").split(",") if b]

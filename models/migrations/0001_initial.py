@@ -7,7 +7,7 @@ from models.base import Mode, new_bus_id, new_cus_id, new_evt_id, new_idk_id, ne
 from models.billing import InvoiceStatus, PaymentStatus, SubscriptionStatus
 from models.catalog import TimeInterval
 from models.infra import OutboxKind, OutboxStatus
-from services.clock import now
+from models.clock import now
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index

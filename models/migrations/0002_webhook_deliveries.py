@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.base import new_whd_id
 from models.webhooks import WebhookDeliveryStatus, WebhookDisabledReason
-from services.clock import now
+from models.clock import now
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index

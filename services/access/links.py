@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 import mailers
 from models import Business, Customer, LinkPurpose, LoginLink, Mode, PortalSession
-from services.clock import now
+from models.clock import now
 from services.crypto import new_token, token_hash
 from services.customer_mail import email_customer
 from services.customers import email_taken, find_customer_by_email, get_customer
@@ -23,7 +23,7 @@ from services.scope import Scope
 from services.validation import check_return_url, email_key, normalize_email
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 MAX_TOKEN_LENGTH = 100
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 import jwt
 
 from models import PortalSession
-from services.clock import now
+from models.clock import now
 from services.crypto import derive_key
 from services.scope import Scope
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 ALGORITHM = "HS256"
 AUDIENCE = "customer-portal"

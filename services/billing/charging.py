@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from models import Invoice, Mode, Payment, PaymentMethod, PaymentStatus, Subscription
+from models.clock import now
 from services.billing.payment_methods import get_payment_method, store_saved_card
-from services.clock import now
 from services.errors import ServiceError
 from services.payments import idempotency
 from services.payments.cards import CardDetails, CardError, card_brand
@@ -18,7 +18,7 @@ from services.payments.gateway import ChargeResult, SavedCard, gateway_for, requ
 from services.scope import Scope
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 logger = logging.getLogger("portal.billing")

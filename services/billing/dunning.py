@@ -17,6 +17,8 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
+from models.clock import now
+from models.ids import new_id
 from services.billing.charging import (
     BillingResult,
     PaymentSource,
@@ -33,17 +35,15 @@ from services.billing.notifications import send_reactivated, send_receipt
 from services.billing.payment_methods import store_saved_card
 from services.billing.periods import add_interval
 from services.billing.subscriptions import get_subscription
-from services.clock import now
 from services.errors import InvalidState, ServiceError
 from services.events import payment_event, payment_method_event, subscription_event
-from services.ids import new_id
 from services.outbox import notify_worker
 from services.payments.cards import CardDetails, CardError
 from services.payments.gateway import ChargeResult, SavedCard, gateway_for
 from services.scope import Scope
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 async def update_payment_method(

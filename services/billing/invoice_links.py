@@ -7,11 +7,11 @@ import hmac
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from services.clock import now
+from models.clock import now
 from services.crypto import derive_key
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 VALID_FOR = timedelta(minutes=15)
 

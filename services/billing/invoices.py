@@ -8,9 +8,9 @@ from datetime import datetime
 from tortoise.expressions import F
 
 from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode, Subscription
+from models.ids import well_formed
 from services.billing.columns import shown
 from services.errors import NotFound
-from services.ids import well_formed
 from services.pagination import Join, Page, paginate_rows
 from services.scope import Scope
 from services.sql import Row, placeholders, select

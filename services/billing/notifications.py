@@ -11,7 +11,7 @@ from services.customer_mail import customer_locale, email_customer
 from services.money import format_money
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 async def _parties(customer_id: str) -> tuple[Customer, Business]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from tortoise.transactions import in_transaction
 
 from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product, Subscription
+from models.clock import now
+from models.ids import new_id
 from services.billing.charging import (
     BillingResult,
     attach_saved_card,
@@ -23,11 +25,9 @@ from services.billing.columns import shown
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_receipt
 from services.billing.products import get_product
-from services.clock import now
 from services.customers import get_customer
 from services.errors import ServiceError
 from services.events import payment_event
-from services.ids import new_id
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Join, Page, paginate_rows
@@ -37,7 +37,7 @@ from services.scope import Scope
 from services.sql import Row
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 async def create_payment(

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from tortoise.transactions import in_transaction
 
 from models import Mode, PaymentMethod, Subscription, SubscriptionStatus
+from models.clock import now
+from models.ids import well_formed
 from services.billing.columns import shown
-from services.clock import now
 from services.errors import ConfigurationError, InvalidState, NotFound
 from services.events import payment_method_event
-from services.ids import well_formed
 from services.payments.cards import CardDetails, check_card
 from services.payments.gateway import SavedCard, gateway_for
 from services.scope import Scope

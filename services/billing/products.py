@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from models import Product, TimeInterval
+from models.ids import well_formed
 from services.errors import NotFound, ServiceError
-from services.ids import well_formed
 from services.money import check_currency
 from services.pagination import Page, paginate
 from services.scope import Scope

@@ -17,6 +17,8 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
+from models.clock import now
+from models.ids import new_id
 from services.billing.charging import (
     PaymentSource,
     charge_source,
@@ -26,15 +28,13 @@ from services.billing.charging import (
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
-from services.clock import now
 from services.events import payment_event, subscription_event
-from services.ids import new_id
 from services.outbox import notify_worker
 from services.payments.gateway import ChargeResult
 from services.scope import Scope
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 logger = logging.getLogger("portal.billing")
 BATCH = 200

@@ -18,17 +18,17 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
+from models.clock import now
 from services.billing.charging import PaymentSource, charge_source, record_payment_outcome
 from services.billing.dunning import finish_reactivation
 from services.billing.one_time import finish_one_time
 from services.billing.renewals import finish_renewal
 from services.billing.subscriptions import finish_first_charge
-from services.clock import now
 from services.outbox import notify_worker
 from services.payments.gateway import ChargeResult
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 logger = logging.getLogger("portal.billing")
 STALE_AFTER = timedelta(minutes=10)

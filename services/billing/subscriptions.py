@@ -20,6 +20,8 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
+from models.clock import now
+from models.ids import new_id, well_formed
 from services.billing.charging import (
     BillingResult,
     PaymentSource,
@@ -37,11 +39,9 @@ from services.billing.invoices import create_invoice
 from services.billing.notifications import send_cancelled, send_receipt
 from services.billing.periods import add_interval
 from services.billing.products import get_product
-from services.clock import now
 from services.customers import get_customer
 from services.errors import InvalidState, NotFound, ServiceError
 from services.events import payment_event, subscription_event
-from services.ids import new_id, well_formed
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Join, Page, paginate_rows
@@ -51,7 +51,7 @@ from services.scope import Scope
 from services.sql import Row
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 
 class CancellationReason(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.clock import now
+from models.clock import now
 from services.errors import ServiceError
 
 

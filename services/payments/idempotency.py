@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from models import IdempotencyRecord
-from services.clock import now
+from models.clock import now
 from services.crypto import derive_key
 from services.errors import ServiceError
 from services.scope import Scope

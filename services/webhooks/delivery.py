@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 
 import mailers
 from models import Business
+from models.clock import now
 from models.webhooks import (
     WebhookAttempt,
     WebhookDelivery,
@@ -37,7 +38,6 @@ from models.webhooks import (
     WebhookEvent,
 )
 from services import outbox
-from services.clock import now
 from services.outbox import enqueue_email, notify_worker
 from services.webhooks.endpoints import disable_endpoint, signing_secrets
 from services.webhooks.fan_out import FAN_OUT_BATCH, fan_out
@@ -45,7 +45,7 @@ from services.webhooks.sender import Outcome, new_client, post
 from services.webhooks.signing import encode_body, webhook_headers
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 logger = logging.getLogger("portal.webhooks")
 

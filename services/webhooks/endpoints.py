@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 from tortoise.transactions import in_transaction
 
 from models import Business
+from models.clock import now
+from models.ids import well_formed
 from models.webhooks import (
     WebhookDelivery,
     WebhookDeliveryStatus,
     WebhookDisabledReason,
     WebhookEndpoint,
 )
-from services.clock import now
 from services.errors import InvalidState, NotFound, ServiceError
-from services.ids import well_formed
 from services.outbox import secret_box
 from services.pagination import Page, paginate
 from services.scope import Scope
@@ -30,7 +30,7 @@ from services.webhooks.event_types import clean_event_types
 from services.webhooks.signing import new_secret
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from services.settings import Settings
 
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_DESCRIPTION = 500

@@ -10,8 +10,8 @@ import logging
 from tortoise.transactions import in_transaction
 
 from models import OutboxKind, OutboxMessage, OutboxStatus
+from models.clock import now
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from services.clock import now
 from services.webhooks.event_types import wants
 
 logger = logging.getLogger("portal.webhooks")

@@ -8,6 +8,8 @@ from collections import defaultdict
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
+from models.clock import now
+from models.ids import well_formed
 from models.webhooks import (
     WebhookAttempt,
     WebhookDelivery,
@@ -15,9 +17,7 @@ from models.webhooks import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from services.clock import now
 from services.errors import InvalidState, NotFound
-from services.ids import well_formed
 from services.pagination import Page, paginate
 from services.scope import Scope
 from services.webhooks.delivery import notify_delivery_worker

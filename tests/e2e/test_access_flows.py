@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 from conftest import Portal
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     SIGN_IN,
     MailCatcher,

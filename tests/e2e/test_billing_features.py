@@ -11,8 +11,8 @@ import pytest
 
 from conftest import Portal
 from models import Mode, PaymentMethod
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     CREATE_PRODUCT,
     CREATE_SUBSCRIPTION,

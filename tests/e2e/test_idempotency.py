@@ -23,8 +23,8 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     CREATE_SUBSCRIPTION,
     UPDATE_PAYMENT_METHOD,

@@ -14,8 +14,8 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import PUBLIC_URL, Portal
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import GOOD_CARD, create_customer, create_product, session_for, subscribe
 
 MY_INVOICES = "{ me { invoices { edges { node { id number pdfUrl } } } } }"

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from conftest import Portal, make_portal
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     GOOD_CARD,
     create_customer,

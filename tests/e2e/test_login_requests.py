@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx
 
 from conftest import Portal, make_portal
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     GraphQLClient,
     MailCatcher,

@@ -9,8 +9,8 @@ from typing import Any
 
 from conftest import Portal
 from models import ApiKey, Mode
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from services.customers import create_customer as create_customer_directly
 from services.scope import Scope
 from support import (

@@ -13,8 +13,8 @@ from tortoise import connections
 
 from conftest import Portal
 from models import OutboxKind, OutboxMessage, OutboxStatus
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from services.outbox import MAX_ATTEMPTS
 from support import (
     CREATE_PORTAL_SESSION,

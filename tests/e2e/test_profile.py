@@ -12,8 +12,8 @@ import httpx
 
 from conftest import Portal
 from models import LinkPurpose, LoginLink
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     MailCatcher,
     code_of,

@@ -13,8 +13,8 @@ from typing import Any
 
 from conftest import Portal
 from models import Mode, PaymentMethod, Subscription, SubscriptionStatus, TimeInterval
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from support import (
     SIGN_IN,
     UPDATE_PAYMENT_METHOD,

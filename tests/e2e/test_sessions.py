@@ -14,8 +14,8 @@ import jwt
 import pytest
 
 from conftest import Portal
+from models.clock import clock
 from services.businesses import NewBusiness
-from services.clock import clock
 from services.crypto import derive_key
 from support import code_of, create_customer, session_for
 

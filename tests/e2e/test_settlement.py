@@ -11,10 +11,10 @@ import pytest
 
 from conftest import Portal
 from models import Payment, PaymentStatus, Subscription
+from models.clock import clock
 from services.billing.renewals import renew_due_subscriptions
 from services.billing.settlement import settle_stale_payments
 from services.businesses import NewBusiness
-from services.clock import clock
 from services.payments.gateway import TestGateway
 from support import CREATE_SUBSCRIPTION, card, create_customer, create_product, subscribe
 

@@ -17,9 +17,9 @@ from test_webhooks import Receiver, create_endpoint, emit
 
 from conftest import Portal
 from models import OutboxKind, OutboxMessage, OutboxStatus
+from models.clock import clock
 from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from services.businesses import NewBusiness
-from services.clock import clock
 from services.webhooks.delivery import (
     CLAIM_SECONDS,
     PassSummary,

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 import mailers
 from conftest import Portal, make_portal
 from models import Mode
+from models.clock import clock
 from models.webhooks import (
     WebhookAttempt,
     WebhookDelivery,
@@ -31,7 +32,6 @@ from models.webhooks import (
     WebhookEvent,
 )
 from services.businesses import NewBusiness
-from services.clock import clock
 from services.events import record_event
 from services.webhooks import addresses, sender
 from services.webhooks.delivery import (

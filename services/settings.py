@@ -1,0 +1,77 @@
+"""The server's configuration as a plain value. The edge (app/settings.py) reads it from the
+environment once and hands it down; nothing below the edge reads the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(RuntimeError):
+    """The configuration asks for something the server refuses to run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    public_url: str
+    secret_key: str
+    env: str = "development"
+    smtp_url: str | None = None
+    mail_from: str = "Customer Portal <portal@localhost>"
+    var_dir: Path = Path("var")
+    redis_url: str | None = None
+    webhook_allow_private: bool = True
+    webhook_endpoints_max: int = 16  # per business and mode
+    trusted_proxies: frozenset[str] = frozenset()
+    rate_limit_login_email: str = "5/hour"
+    rate_limit_login_ip: str = "30/hour"
+    rate_limit_license_ip: str = "60/minute"
+    rate_limit_license_key: str = "60/minute"
+    login_link_ttl_seconds: int = 15 * 60
+    portal_link_ttl_seconds: int = 24 * 3600
+    email_confirmation_ttl_seconds: int = 24 * 3600
+    session_ttl_seconds: int = 12 * 3600
+    max_body_bytes: int = 64 * 1024
+    # The longest a request may run before it is cut off with 503 (None: no limit).
+    request_timeout_seconds: float | None = 15.0
+    run_workers: bool = True
+    secret_key_generated: bool = field(default=False, compare=False)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def jwt_issuer(self) -> str:
+        return self.public_url
+
+    def check(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"PORTAL_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from exc
+        if self.production:
+            if self.secret_key_generated or len(self.secret_key) < 32:
+                raise SettingsError(
+                    "production needs PORTAL_SECRET_KEY set to at least 32 random characters"
+                )
+            if urlsplit(self.public_url).scheme != "https":
+                raise SettingsError("production needs an https PORTAL_PUBLIC_URL")
+            if not self.smtp_url:
+                # The file transport logs links for development; sign-in links must not reach
+                # a production log.
+                raise SettingsError("production needs PORTAL_SMTP_URL")
