@@ -125,6 +125,7 @@ async def healthz(request: Request) -> Response:
 def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     """`manage_orm=False` leaves the database and the workers to the caller (tests)."""
     schema = build_schema(introspection=not settings.production)
+    mailers.use_templates_dir(settings.templates_dir)
     limiter = RateLimiter(settings.redis_url)
     graphql_app = PortalGraphQL(schema, settings, limiter)
 

@@ -60,6 +60,7 @@ class Settings:
     session_ttl_seconds: int = 12 * 3600
     max_body_bytes: int = 64 * 1024
     run_workers: bool = True
+    templates_dir: Path | None = None
     secret_key_generated: bool = field(default=False, compare=False)
 
     @property
@@ -109,6 +110,9 @@ class Settings:
             rate_limit_license_ip=os.environ.get("PORTAL_RATE_LIMIT_LICENSE_IP", "60/minute"),
             rate_limit_license_key=os.environ.get("PORTAL_RATE_LIMIT_LICENSE_KEY", "60/minute"),
             secret_key_generated=generated,
+            templates_dir=Path(os.environ["PORTAL_TEMPLATES_DIR"])
+            if os.environ.get("PORTAL_TEMPLATES_DIR")
+            else None,
         )
         settings.check()
         return settings
