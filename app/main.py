@@ -25,6 +25,7 @@ from app.graphql import PortalGraphQL
 from app.invoices import invoice_routes
 from app.portal import page_routes
 from app.portal.core import content_security_policy
+from app.portal.templating import PageTemplates
 from app.settings import Settings
 from schema import build_schema
 from services import outbox
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.schema = schema
     app.state.limiter = limiter
+    app.state.templates = PageTemplates(settings.templates_dir)
     return app
 
 

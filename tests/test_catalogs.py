@@ -14,6 +14,7 @@ from babel.support import Translations
 ROOT = Path(__file__).resolve().parents[1]
 # Each catalog: (its templates, its locale directory), extracted as babel.cfg says.
 CATALOGS = {
+    "portal": (ROOT / "app" / "templates", ROOT / "app" / "locale"),
     "mailers": (ROOT / "mailers" / "templates", ROOT / "mailers" / "locale"),
 }
 METHODS = [("**.html", "jinja2"), ("**.txt", "jinja2"), ("**.jinja", "jinja2")]
