@@ -39,9 +39,7 @@ def test_catalog_translates_every_word_of_the_templates(domain: str, language: s
     with po_file.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     assert not catalog.fuzzy, f"{po_file}: the catalog is marked fuzzy"
-    entries = {
-        (m.id if isinstance(m.id, str) else tuple(m.id)): m for m in catalog if m.id
-    }
+    entries = {(m.id if isinstance(m.id, str) else tuple(m.id)): m for m in catalog if m.id}
     missing = _template_words(templates) - set(entries)
     assert not missing, f"{po_file} lacks {sorted(map(str, missing))}: run `make messages`"
     for key, message in entries.items():

@@ -10,6 +10,7 @@ import re
 import httpx
 import pytest
 
+from app.portal.branding import PAGE_BACKGROUND, link_on_page
 from conftest import Portal
 from services.business_settings import (
     MIN_TEXT_CONTRAST,
@@ -151,6 +152,8 @@ async def test_branding_is_checked_on_the_way_in_and_served_by_us(
     css = await portal.http.get(f"/branding/{acme.business.id}.css")
     assert css.headers["content-type"].startswith("text/css")
     assert "--accent:#FFEB3B;" in css.text and "--on-accent:#111418;" in css.text
+    link = re.search(r"--link:(#[0-9A-F]{6});", css.text)
+    assert link and contrast_ratio(link[1], PAGE_BACKGROUND) >= MIN_TEXT_CONTRAST
     # Pages without the logo allow images from us only.
     landing = await portal.http.get("/test/session/x")
     assert "img-src 'self';" in landing.headers["content-security-policy"]
@@ -171,6 +174,9 @@ async def test_branding_is_checked_on_the_way_in_and_served_by_us(
 def test_any_accent_colour_gives_readable_text(accent: str) -> None:
     assert contrast_ratio(readable_text_on(accent), accent) >= MIN_TEXT_CONTRAST
     assert contrast_ratio(readable_on_white(accent), "#FFFFFF") >= MIN_TEXT_CONTRAST
+    # Links also sit on the page's grey background, outside the white cards.
+    link = link_on_page(readable_on_white(accent))
+    assert contrast_ratio(link, PAGE_BACKGROUND) >= MIN_TEXT_CONTRAST
 
 
 async def test_language_switch_then_saved_choice_then_browser(

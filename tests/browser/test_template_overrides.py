@@ -82,9 +82,7 @@ async def test_a_merchants_login_page_and_email_win_over_ours(
     assert "Your friends at Acme &lt;b&gt;Club&lt;/b&gt;</p>" in html_body(mail)
 
 
-async def test_without_a_directory_our_templates_answer(
-    portal: Portal, acme: NewBusiness
-) -> None:
+async def test_without_a_directory_our_templates_answer(portal: Portal, acme: NewBusiness) -> None:
     page = await portal.http.get(f"/test/login/{acme.business.id}")
     assert "Enter the email address you used for your purchase" in page.text
     assert "merchant-intro" not in page.text
