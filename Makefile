@@ -5,8 +5,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The gettext catalogs of the hosted pages and the emails; the .mo files are build output.
+CATALOGS := $(wildcard app/locale/*/LC_MESSAGES/*.po mailers/locale/*/LC_MESSAGES/*.po)
+POT_FLAGS := --add-location=file --sort-output --add-comments=TRANSLATORS: \
+	--project=customer-portal --version=0.1.0 --copyright-holder="the customer portal's authors"
 
-.PHONY: install run test schema lint audit-deps clean
+.PHONY: install run test schema lint audit-deps clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(CATALOGS:.po=.mo)
+
+# A catalog is compiled again whenever its .po file changes.
+%.mo: %.po | $(STAMP)
+	$(BIN)/pybabel compile --input-file=$< --output-file=$@
+
+# After changing the words in a template: extract them, merge them into the catalogs, then
+# translate the new entries in the .po files (a test fails while one is left untranslated).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg $(POT_FLAGS) -o app/locale/portal.pot app/templates
+	$(BIN)/pybabel update -i app/locale/portal.pot -d app/locale -D portal
+	$(BIN)/pybabel extract -F babel.cfg $(POT_FLAGS) -o mailers/locale/mailers.pot mailers/templates
+	$(BIN)/pybabel update -i mailers/locale/mailers.pot -d mailers/locale -D mailers
 
 run: install
 	$(BIN)/portal migrate
@@ -38,4 +54,4 @@ test: install audit-deps lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) var tests/http_audit/node_modules
+	rm -rf $(VENV) var tests/http_audit/node_modules $(CATALOGS:.po=.mo)

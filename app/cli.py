@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise import Tortoise
 
+import mailers
 from app.db import tortoise_config
 from app.settings import Settings, settings_from_env
 
@@ -151,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = build_parser().parse_args(argv)
     settings = settings_from_env()
+    # Commands that email (billing run, demo) use the merchant's templates, as the server does.
+    mailers.use_templates_dir(settings.templates_dir)
     return int(args.func(settings, args))
 
 

@@ -26,6 +26,7 @@ from app.graphql import PortalGraphQL
 from app.invoices import invoice_routes
 from app.portal import page_routes
 from app.portal.core import content_security_policy
+from app.portal.templating import PageTemplates
 from app.settings import Settings, settings_from_env
 from schema import build_schema
 from services import outbox
@@ -179,6 +180,7 @@ async def healthz(request: Request) -> Response:
 def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     """`manage_orm=False` leaves the database and the workers to the caller (tests)."""
     schema = build_schema(introspection=not settings.production)
+    mailers.use_templates_dir(settings.templates_dir)
     limiter = RateLimiter(settings.redis_url)
     graphql_app = PortalGraphQL(schema, settings, limiter)
 
@@ -224,6 +226,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.schema = schema
     app.state.limiter = limiter
+    app.state.templates = PageTemplates(settings.templates_dir)
     return app
 
 

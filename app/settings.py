@@ -99,6 +99,9 @@ def settings_from_env() -> Settings:
         request_timeout_seconds=_seconds(
             os.environ.get("PORTAL_REQUEST_TIMEOUT_SECONDS"), default=15.0
         ),
+        templates_dir=Path(os.environ["PORTAL_TEMPLATES_DIR"])
+        if os.environ.get("PORTAL_TEMPLATES_DIR")
+        else None,
         secret_key_generated=generated,
     )
     settings.check()

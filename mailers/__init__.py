@@ -1,8 +1,8 @@
-"""Outgoing email: one function per message, and the transports that deliver them."""
+"""Outgoing email: one function per message (its words in a Jinja2 template and a gettext
+catalog), and the transports that deliver them."""
 
 from __future__ import annotations
 
-from ._layout import normalize_locale
 from .billing import (
     payment_receipt,
     subscription_cancelled,
@@ -16,6 +16,7 @@ from .messages import (
     login_link,
     portal_invitation,
 )
+from .rendering import normalize_locale, use_templates_dir
 from .transport import (
     DeliveryError,
     FileTransport,
@@ -41,5 +42,6 @@ __all__ = [
     "subscription_on_hold",
     "subscription_reactivated",
     "transport_from_url",
+    "use_templates_dir",
     "webhook_endpoint_disabled",
 ]

@@ -1,22 +1,22 @@
-"""What every hosted page shares: running our own GraphQL in-process, the page frame (branding,
-navigation, language switch), CSRF, cookies and the Content-Security-Policy.
+"""What every hosted page shares: running our own GraphQL in-process, the page's frame (which
+business, which language, signed in or not) for its template, CSRF, cookies and the
+Content-Security-Policy.
 
 The pages are clients of our GraphQL schema: every read and every action is a GraphQL operation
 run with the request's own credentials, so a page can do nothing the API does not allow."""
 
 from __future__ import annotations
 
-import html
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from app.graphql import build_context
-from app.portal.i18n import LANG_COOKIE, LANGUAGE_NAMES, LOCALES, negotiate, text
+from app.portal.i18n import LANG_COOKIE, LANGUAGE_NAMES, LOCALES, negotiate
 from models import Mode
 from services.business_settings import origin_of
 
@@ -34,8 +34,6 @@ FRAME_FIELDS = (
     f"business {{ id supportEmail portalLoginUrl branding {{ {BRANDING_FIELDS} }} }} "
     "me { locale }"
 )
-
-e = html.escape
 
 
 def content_security_policy(logo_origin: str | None = None) -> str:
@@ -90,7 +88,8 @@ def safe_business_id(value: str | None) -> str | None:
 
 @dataclass
 class Page:
-    """One page being answered: its language, whose portal it is, and how it is framed."""
+    """One page being answered: its language, whose portal it is, and how it is framed. The
+    page's template gets it as `page` (see the README for what it holds)."""
 
     request: Request
     locale: str
@@ -104,11 +103,6 @@ class Page:
     # works without it.
     script: bool = False
 
-    # Words ------------------------------------------------------------------------------------
-
-    def t(self, key: str, **values: object) -> str:
-        return text(self.locale, key, **values)
-
     # Where we are -----------------------------------------------------------------------------
 
     @property
@@ -116,12 +110,25 @@ class Page:
         return mode_of(self.request)
 
     @property
+    def test_mode(self) -> bool:
+        return self.mode == Mode.TEST
+
+    @property
     def prefix(self) -> str:
         return prefix_of(self.mode)
 
+    @property
+    def path(self) -> str:
+        return self.request.url.path
+
     def url(self, path: str) -> str:
         """A portal path in this page's mode: url('/portal/invoices')."""
-        return e(self.prefix + path)
+        return self.prefix + path
+
+    @property
+    def languages(self) -> list[tuple[str, str]]:
+        """(code, name) of each language the portal speaks, for the language switch."""
+        return [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
 
     # Forms ------------------------------------------------------------------------------------
 
@@ -133,18 +140,6 @@ class Page:
             self.request.state.csrf = token
         return str(token)
 
-    def csrf_field(self) -> str:
-        return f'<input type="hidden" name="csrf" value="{e(self.csrf_token)}">'
-
-    def form(self, action: str, inner: str, css: str = "", label: str = "") -> str:
-        """A POST form to one of our paths, with its CSRF token."""
-        attrs = f' class="{css}"' if css else ""
-        attrs += f' aria-label="{label}"' if label else ""
-        return (
-            f'<form method="post" action="{self.url(action)}"{attrs}>{self.csrf_field()}'
-            f"{inner}</form>"
-        )
-
     # The frame --------------------------------------------------------------------------------
 
     @property
@@ -155,101 +150,20 @@ class Page:
     def logo_url(self) -> str | None:
         return str(self.branding["logoUrl"]) if self.branding and self.branding["logoUrl"] else None
 
-    def _head(self, title: str) -> str:
-        name = f" · {e(self.business_name)}" if self.business_name else ""
-        script = '<script src="/static/portal.js" defer></script>' if self.script else ""
-        styles = '<link rel="stylesheet" href="/static/portal.css">'
+    @property
+    def branding_stylesheet(self) -> str | None:
+        """Our stylesheet with the business's colours (the CSP allows no inline style)."""
         if self.business_id and self.branding:
-            styles += f'<link rel="stylesheet" href="/branding/{e(self.business_id)}.css">'
-        return (
-            '<head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title}{name}</title>{styles}{script}</head>"
+            return f"/branding/{self.business_id}.css"
+        return None
+
+    def render(self, template: str, status: int | None = None, **context: Any) -> Response:
+        """The page's template with `page` and the page's own values; every value is escaped
+        by the template."""
+        templates = self.request.app.state.templates
+        response = templates.response(
+            self.request, self.locale, template, {"page": self, **context}, status or self.status
         )
-
-    def _brand(self) -> str:
-        home = self.url("/portal") if self.signed_in else ""
-        logo = ""
-        if self.logo_url:
-            logo = (
-                f'<img class="logo" src="{e(self.logo_url)}" alt="" referrerpolicy="no-referrer" '
-                'width="40" height="40">'
-            )
-        name = e(self.business_name or self.t("portal_name"))
-        inner = f'{logo}<span class="brand-name">{name}</span>'
-        if home:
-            return f'<a class="brand" href="{home}">{inner}</a>'
-        return f'<div class="brand">{inner}</div>'
-
-    def _nav(self) -> str:
-        if not self.signed_in:
-            return ""
-        items = [
-            ("overview", "/portal", "nav_overview"),
-            ("subscriptions", "/portal/subscriptions", "nav_subscriptions"),
-            ("invoices", "/portal/invoices", "nav_invoices"),
-            ("license_keys", "/portal/license-keys", "nav_license_keys"),
-            ("profile", "/portal/profile", "nav_profile"),
-        ]
-        links = "".join(
-            f'<li><a href="{self.url(path)}"'
-            + (' aria-current="page"' if section == self.section else "")
-            + f">{self.t(key)}</a></li>"
-            for section, path, key in items
-        )
-        return f'<nav class="site-nav" aria-label="{self.t("nav_label")}"><ul>{links}</ul></nav>'
-
-    def _language_switch(self) -> str:
-        """Signed in: a form that saves the choice. Before: links that keep it in a cookie."""
-        label = self.t("language")
-        if self.signed_in:
-            buttons = "".join(
-                f'<button type="submit" name="lang" value="{code}" lang="{code}" '
-                f'class="link-button" aria-pressed="{"true" if code == self.locale else "false"}">'
-                f"{LANGUAGE_NAMES[code]}</button>"
-                for code in LOCALES
-            )
-            here = e(self.request.url.path)
-            inner = f'<input type="hidden" name="next" value="{here}">{buttons}'
-            return self.form("/portal/language", inner, "lang-switch", label)
-        links = "".join(
-            f'<a href="?lang={code}" lang="{code}" hreflang="{code}"'
-            + (' aria-current="true"' if code == self.locale else "")
-            + f">{LANGUAGE_NAMES[code]}</a>"
-            for code in LOCALES
-        )
-        return f'<nav class="lang-switch" aria-label="{label}">{links}</nav>'
-
-    def _sign_out(self) -> str:
-        if not self.signed_in:
-            return ""
-        button = f'<button type="submit" class="secondary small">{self.t("sign_out")}</button>'
-        return self.form("/portal/sign-out", button, "sign-out")
-
-    def _footer(self) -> str:
-        parts = []
-        if self.support_email:
-            address = e(self.support_email)
-            parts.append(f'{self.t("support")} <a href="mailto:{address}">{address}</a>')
-        return f'<footer class="site-footer"><p>{" · ".join(parts)}</p></footer>' if parts else ""
-
-    def render(self, title: str, body: str, status: int | None = None) -> HTMLResponse:
-        """`title` and `body` are HTML already (every value in them escaped)."""
-        test_mode = (
-            f'<p class="test-mode" role="note">{self.t("test_mode")}</p>'
-            if self.mode == Mode.TEST
-            else ""
-        )
-        doc = (
-            f'<!doctype html><html lang="{self.locale}">{self._head(title)}<body>'
-            f'<a class="skip-link" href="#main">{self.t("skip_to_main")}</a>{test_mode}'
-            f'<header class="site-header"><div class="header-row">{self._brand()}'
-            f'<div class="header-tools">{self._language_switch()}{self._sign_out()}</div></div>'
-            f"{self._nav()}</header>"
-            f'<main id="main" tabindex="-1"><h1>{title}</h1>{body}</main>{self._footer()}'
-            "</body></html>"
-        )
-        response = HTMLResponse(doc, status_code=status or self.status)
         self._set_cookies(response)
         return response
 
@@ -304,14 +218,6 @@ def with_logo_origin(branding: dict[str, Any] | None) -> dict[str, Any] | None:
         # Checked on the way in; checked again because this text becomes a header.
         return {**branding, "logoUrl": None, "logoOrigin": None}
     return {**branding, "logoOrigin": origin}
-
-
-def error_box(message: str) -> str:
-    return f'<div class="alert error" role="alert"><p>{message}</p></div>'
-
-
-def notice_box(message: str) -> str:
-    return f'<div class="alert success" role="status"><p>{message}</p></div>'
 
 
 def remembered_business(request: Request) -> str | None:

@@ -1,19 +1,19 @@
-"""The portal's two languages: which one a page speaks, its words, and money and dates."""
+"""The portal's two languages: which one a page speaks, and its money and dates. The words are
+in the templates and the gettext catalogs (app/locale)."""
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
+from typing import Any
 
+from babel import Locale
 from starlette.requests import Request
 
-from app.portal.text_de import TEXT as GERMAN
-from app.portal.text_en import TEXT as ENGLISH
-from services.money import format_date, format_money
+from services.money import format_date, format_money_cached
 
 LOCALES = ("en", "de")
-TEXT: dict[str, dict[str, str]] = {"en": ENGLISH, "de": GERMAN}
-LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
+# Each language named in itself, as a language switch shows it: "English", "Deutsch".
+LANGUAGE_NAMES = {code: Locale.parse(code).get_display_name(code).capitalize() for code in LOCALES}
 LANG_COOKIE = "portal_lang"
 DASH = "\u2013"  # for a value that is not there
 
@@ -52,24 +52,15 @@ def negotiate(request: Request, saved: str | None = None, business: str | None =
     return business if business in LOCALES else "en"  # type: ignore[return-value]
 
 
-def text(locale: str, key: str, **values: object) -> str:
-    """The words for `key`, with every value escaped; the result is HTML-safe."""
-    template = TEXT[locale].get(key) or TEXT["en"][key]
-    escaped = {name: html.escape(str(value)) for name, value in values.items()}
-    return html.escape(template, quote=False).format(**escaped)
-
-
-def has_text(locale: str, key: str) -> bool:
-    return key in TEXT[locale]
-
-
-def money(value: dict[str, object] | None, locale: str) -> str:
+def format_amount(value: dict[str, Any] | None, locale: str) -> str:
+    """A Money object of our schema ({amount, currency}) for people, in the page's language."""
     if not value:
         return DASH
-    return html.escape(format_money(int(value["amount"]), str(value["currency"]), locale))  # type: ignore[call-overload]
+    return format_money_cached(int(value["amount"]), str(value["currency"]), locale)
 
 
-def date(value: str | None, locale: str) -> str:
+def format_day(value: str | None, locale: str) -> str:
+    """An ISO date-time of our schema as the calendar day, in the page's language."""
     if not value:
         return DASH
-    return html.escape(format_date(datetime.fromisoformat(value), locale))
+    return format_date(datetime.fromisoformat(value), locale)

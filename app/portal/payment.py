@@ -6,7 +6,6 @@ back into a page, not even after a decline."""
 
 from __future__ import annotations
 
-import html
 import re
 import secrets
 from typing import Any
@@ -15,19 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.portal.access import signed_in
-from app.portal.core import Page, PageError, csrf_ok, error_box, execute, notice_box
-from app.portal.i18n import date, money
-from app.portal.subscriptions import error_text
-from app.portal.widgets import (
-    CARD_FIELDS,
-    SUBSCRIPTION_FIELDS,
-    card_label,
-    definition_list,
-    pdf_link,
-)
-from models import Mode
-
-e = html.escape
+from app.portal.core import Page, PageError, csrf_ok, execute
+from app.portal.fields import CARD_FIELDS, SUBSCRIPTION_FIELDS
 
 DECLINES = frozenset(
     {"CARD_DECLINED", "INSUFFICIENT_FUNDS", "EXPIRED_CARD", "INCORRECT_CVC", "PROCESSING_ERROR"}
@@ -138,88 +126,27 @@ async def _render_edit(
     page.script = True
     sub = data["subscription"]
     cards = data["me"]["paymentMethods"]
-    detail = page.url(f"/portal/subscriptions/{sub['id']}")
     if sub["status"] not in ("ACTIVE", "ON_HOLD"):
-        body = f'<p>{page.t("cannot_edit_card")}</p><p><a href="{detail}">{page.t("back")}</a></p>'
-        return page.render(page.t("edit_card_title"), body, 409)
+        return page.render("payment_method.html", 409, sub=sub, closed=True)
     on_hold = sub["status"] == "ON_HOLD"
-    body = ""
-    if error is not None:
-        message = error_text(page, *error)
-        if on_hold and error[0] in DECLINES:
-            message += " " + page.t("still_on_hold")
-        body += error_box(message)
-    body += f'<p class="lead">{page.t("edit_card_for", product=sub["product"]["name"])}</p>'
-    if on_hold:
-        amount = html.unescape(money(sub["outstandingAmount"], page.locale))
-        body += f'<div class="alert warn"><p>{page.t("will_charge", amount=amount)}</p></div>'
     current = (sub["paymentMethod"] or {}).get("id")
-    default = sent.get("method") or ("new" if on_hold or not cards else current or "new")
-    body += _form(page, sub["id"], cards, current, default, sent, problems or {})
-    body += f'<p><a href="{detail}">{page.t("back_without_changes")}</a></p>'
-    return page.render(page.t("edit_card_title"), body, status)
-
-
-def _form(
-    page: Page,
-    subscription_id: str,
-    cards: list[dict[str, Any]],
-    current: str | None,
-    default: str,
-    sent: dict[str, str],
-    problems: dict[str, str],
-) -> str:
-    choices = [
-        (
-            card["id"],
-            card_label(page, card) + (f" ({page.t('current')})" if card["id"] == current else ""),
-        )
-        for card in cards
-    ]
-    choices.append(("new", page.t("new_card")))
-    radios = "".join(
-        f'<div class="choice"><input type="radio" name="method" id="method-{e(value)}" '
-        f'value="{e(value)}"'
-        + (" checked" if value == default else "")
-        + f'><label for="method-{e(value)}">{label}</label></div>'
-        for value, label in choices
+    return page.render(
+        "payment_method.html",
+        status,
+        sub=sub,
+        closed=False,
+        cards=cards,
+        current=current,
+        method=sent.get("method") or ("new" if on_hold or not cards else current or "new"),
+        # Only the expiry is kept after a failed attempt: a card number never goes back out.
+        sent={"exp_month": sent.get("exp_month", ""), "exp_year": sent.get("exp_year", "")},
+        problems=problems or {},
+        error=error,
+        declined=error is not None and error[0] in DECLINES,
+        # A fresh key for every attempt: a double submit of this form charges once, and trying
+        # another card after a decline is a new attempt.
+        idempotency_key=secrets.token_urlsafe(18),
     )
-    hint = ""
-    if page.mode == Mode.TEST:
-        hint = f'<p class="hint" id="test-cards">{page.t("test_cards")}</p>'
-
-    def field(name: str, key: str, autocomplete: str, size: int, keep: bool) -> str:
-        value = e(sent.get(name, "")) if keep else ""
-        attrs = ""
-        error = ""
-        if name in problems:
-            error = f'<p class="error" id="{name}-error">{error_text(page, problems[name])}</p>'
-            attrs = f' aria-invalid="true" aria-describedby="{name}-error"'
-        return (
-            f'<div class="field"><label for="card-{name}">{page.t(key)}</label>{error}'
-            f'<input id="card-{name}" name="{name}" inputmode="numeric" '
-            f'autocomplete="{autocomplete}" size="{size}" maxlength="{size + 4}" '
-            f'value="{value}"{attrs}></div>'
-        )
-
-    new_card = (
-        f'<fieldset class="new-card"><legend>{page.t("new_card_details")}</legend>{hint}'
-        + field("number", "card_number", "cc-number", 19, keep=False)
-        + '<div class="inline-fields">'
-        + field("exp_month", "exp_month", "cc-exp-month", 2, keep=True)
-        + field("exp_year", "exp_year", "cc-exp-year", 4, keep=True)
-        + field("cvc", "cvc", "cc-csc", 4, keep=False)
-        + "</div></fieldset>"
-    )
-    # A fresh key for every attempt: a double submit of this form charges once, and trying
-    # another card after a decline is a new attempt.
-    key = f'<input type="hidden" name="idempotency_key" value="{secrets.token_urlsafe(18)}">'
-    inner = (
-        f"<fieldset><legend>{page.t('choose_card')}</legend>{radios}</fieldset>{new_card}{key}"
-        f'<button type="submit" id="confirm-changes">{page.t("confirm_changes")}</button>'
-    )
-    action = f"/portal/subscriptions/{subscription_id}/payment-method"
-    return page.form(action, inner, "stack payment-form")
 
 
 CONFIRMATION_FIELDS = (
@@ -251,23 +178,4 @@ async def confirmation(request: Request) -> Response:
         or (payment.get("subscription") or {}).get("id") != sub["id"]
     ):
         return page.redirect(f"/portal/subscriptions/{subscription_id}")
-    product = sub["product"]["name"]
-    rows = [
-        (page.t("amount_paid"), money(payment["amount"], page.locale)),
-        (page.t("paid_with"), card_label(page, sub["paymentMethod"])),
-        (page.t("paid_on"), date(payment["createdAt"], page.locale)),
-    ]
-    invoice = payment.get("invoice")
-    if invoice:
-        rows.append((page.t("invoice"), f"{e(invoice['number'])} {pdf_link(page, invoice)}"))
-    if sub["status"] == "ACTIVE":
-        rows.append((page.t("next_renewal"), date(sub["nextBillingDate"], page.locale)))
-    detail = page.url(f"/portal/subscriptions/{sub['id']}")
-    body = (
-        notice_box(page.t("reactivated", product=product))
-        + definition_list(rows)
-        + f"<p>{page.t('receipt_sent')}</p>"
-        + f'<p class="actions"><a class="button" href="{detail}">{page.t("to_subscription")}</a>'
-        + f' <a href="{page.url("/portal/invoices")}">{page.t("all_invoices")}</a></p>'
-    )
-    return page.render(page.t("payment_success_title"), body)
+    return page.render("confirmation.html", sub=sub, payment=payment)
