@@ -62,7 +62,7 @@ def running_server(tmp_path: Path, **extra: str) -> Iterator[RunningServer]:
         process = subprocess.Popen(
             [*PORTAL, "serve", "--port", str(port)],
             cwd=ROOT,
-            env=portal_env(tmp_path, PORTAL_PUBLIC_URL=url, **extra),
+            env=portal_env(tmp_path, **{"PORTAL_PUBLIC_URL": url, **extra}),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

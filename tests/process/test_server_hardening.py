@@ -102,3 +102,24 @@ def test_no_token_or_signature_reaches_the_log(tmp_path: Path) -> None:
     assert "lang=de" in log
     for secret in secrets:
         assert secret not in log
+
+
+def test_production_server_suggests_nothing_and_sends_hsts(tmp_path: Path) -> None:
+    with running_server(
+        tmp_path,
+        PORTAL_ENV="production",
+        PORTAL_SECRET_KEY="production-secret-" + "y" * 40,
+        PORTAL_SMTP_URL="smtp://127.0.0.1:2525",
+        PORTAL_PUBLIC_URL="https://portal.example",
+    ) as server:
+        business = _business(server)
+        response = httpx.post(
+            f"{server.url}/graphql",
+            json={"query": "{ customerz { id } }"},
+            headers={"Authorization": f"Bearer {business['test_api_key']}"},
+        )
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "Did you mean" not in response.text
+        assert response.headers["strict-transport-security"] == (
+            "max-age=63072000; includeSubDomains"
+        )
