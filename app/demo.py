@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.settings import Settings
-from models import Business, Mode, Product, Subscription, TimeInterval
+from models import Business, CancellationReason, Mode, Product, Subscription, TimeInterval
 from models.clock import now
 from services.access.api_keys import create_api_key
 from services.access.links import create_portal_link
@@ -16,7 +16,6 @@ from services.billing.payment_methods import card_from_input
 from services.billing.products import create_product
 from services.billing.renewals import renew_subscription
 from services.billing.subscriptions import (
-    CancellationReason,
     cancel_subscription,
     create_subscription,
     update_subscription,

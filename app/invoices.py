@@ -8,9 +8,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.graphql import build_context
-from models import Invoice
 from models.ids import well_formed
-from resolvers.billing import invoice_for_pdf
+from resolvers.billing import invoice_for_pdf, invoice_of_signed_link
 from services.billing.documents import invoice_pdf
 from services.billing.invoice_links import verify_pdf_signature
 from services.errors import ServiceError
@@ -29,13 +28,17 @@ async def invoice_pdf_endpoint(request: Request) -> Response:
     if expires is not None or signature is not None:
         if not verify_pdf_signature(state.settings, invoice_id, expires or "", signature or ""):
             return _error("LINK_EXPIRED", "This invoice link has expired. Ask for a new one.", 403)
-        invoice = await Invoice.get_or_none(id=invoice_id)  # the signature names exactly this id
+        invoice = await invoice_of_signed_link(invoice_id)
         if invoice is None:
             return _error("NOT_FOUND", "No such invoice.", 404)
     elif not well_formed(invoice_id, "inv"):
         return _error("NOT_FOUND", "No such invoice.", 404)
     else:
         ctx = await build_context(state.settings, state.limiter, request, None, allow_cookie=True)
+        if not ctx.is_signed_in:
+            return _error(
+                "UNAUTHENTICATED", "This needs a portal session or a merchant API key.", 401
+            )
         try:
             invoice = await invoice_for_pdf(ctx, invoice_id)
         except ServiceError as error:

@@ -86,9 +86,7 @@ def settings_from_env() -> Settings:
             os.environ.get("PORTAL_WEBHOOK_ENDPOINTS_MAX"), default=16
         ),
         trusted_proxies=frozenset(
-            p.strip()
-            for p in os.environ.get("PORTAL_TRUSTED_PROXIES", "").split(",")
-            if p.strip()
+            p.strip() for p in os.environ.get("PORTAL_TRUSTED_PROXIES", "").split(",") if p.strip()
         ),
         login_link_ttl_seconds=60
         * _positive_int(os.environ.get("PORTAL_LOGIN_LINK_TTL_MINUTES"), default=15),

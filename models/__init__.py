@@ -3,6 +3,7 @@
 from models.access import LinkPurpose, LoginLink, PortalSession
 from models.base import Mode
 from models.billing import (
+    CancellationReason,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
@@ -35,6 +36,7 @@ __all__ = [
     "MODEL_MODULES",
     "ApiKey",
     "Business",
+    "CancellationReason",
     "Customer",
     "IdempotencyRecord",
     "Invoice",

@@ -34,6 +34,19 @@ class InvoiceStatus(StrEnum):
     VOID = "void"
 
 
+class CancellationReason(StrEnum):
+    """The reasons Stripe and Dodo share."""
+
+    TOO_EXPENSIVE = "too_expensive"
+    MISSING_FEATURES = "missing_features"
+    SWITCHED_SERVICE = "switched_service"
+    UNUSED = "unused"
+    CUSTOMER_SERVICE = "customer_service"
+    LOW_QUALITY = "low_quality"
+    TOO_COMPLEX = "too_complex"
+    OTHER = "other"
+
+
 class PaymentMethod(Model):
     # A saved card: the gateway's token and what may be shown of the card, nothing more.
 

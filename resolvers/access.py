@@ -37,7 +37,7 @@ async def request_login_link(ctx: Context, *, business_id: str, email: str, mode
 async def create_portal_session(
     ctx: Context, *, customer_id: str, send_email: bool, return_url: str | None
 ) -> links.IssuedLink:
-    scope = ctx.require_merchant()
+    scope = ctx.merchant_scope()
     return await links.create_portal_link(
         ctx.settings, scope, customer_id=customer_id, send_email=send_email, return_url=return_url
     )
@@ -55,7 +55,7 @@ async def sign_in(ctx: Context, *, token: str, mode: Mode | None) -> SignedIn:
 
 
 async def sign_out(ctx: Context) -> None:
-    scope = ctx.require_customer()
+    scope = ctx.customer_scope()
     assert ctx.principal.session_id is not None
     await sessions.revoke_session(scope, ctx.principal.session_id)
     response: Any = ctx.response

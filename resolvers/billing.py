@@ -7,7 +7,14 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from models import Invoice, PaymentMethod, Product, Subscription, SubscriptionStatus
+from models import (
+    CancellationReason,
+    Invoice,
+    PaymentMethod,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
 from resolvers.context import Context
 from services.billing import (
     dunning,
@@ -19,12 +26,23 @@ from services.billing import (
     subscriptions,
 )
 from services.billing.charging import BillingResult
+from services.billing.invoice_links import signed_pdf_url
 from services.billing.payment_methods import card_from_input
-from services.billing.subscriptions import CancellationReason
+from services.money import format_money_cached
 from services.pagination import Page
 from services.payments.cards import CardDetails
 from services.scope import Scope
 from services.sql import Row
+
+
+def money_text(amount: int, currency: str, locale: str) -> str:
+    """An amount for people, in the client's language (de or en)."""
+    return format_money_cached(amount, currency, locale)
+
+
+def pdf_url(ctx: Context, invoice_id: str) -> str:
+    """A link to the invoice's PDF that works without a header for 15 minutes."""
+    return signed_pdf_url(ctx.settings, invoice_id)
 
 
 def _card(ctx: Context, card: Any) -> CardDetails | None:
@@ -43,15 +61,15 @@ def _customer_of(scope: Scope) -> str:
 
 
 async def create_product(ctx: Context, **fields: Any) -> Product:
-    return await products.create_product(ctx.require_merchant(), **fields)
+    return await products.create_product(ctx.merchant_scope(), **fields)
 
 
 async def list_products(ctx: Context, first: int | None, after: str | None) -> Page[Product]:
-    return await products.list_products(ctx.require_merchant(), first, after)
+    return await products.list_products(ctx.merchant_scope(), first, after)
 
 
 async def subscription(ctx: Context, subscription_id: str) -> Subscription:
-    return await subscriptions.get_subscription(ctx.require_any(), subscription_id)
+    return await subscriptions.get_subscription(ctx.scope(), subscription_id)
 
 
 async def create_subscription(
@@ -63,7 +81,7 @@ async def create_subscription(
     card: Any,
     idempotency_key: str | None,
 ) -> BillingResult:
-    scope = ctx.require_merchant()
+    scope = ctx.merchant_scope()
     return await subscriptions.create_subscription(
         ctx.settings,
         scope,
@@ -85,7 +103,7 @@ async def create_payment(
     card: Any,
     idempotency_key: str | None,
 ) -> BillingResult:
-    scope = ctx.require_merchant()
+    scope = ctx.merchant_scope()
     return await one_time.create_payment(
         ctx.settings,
         scope,
@@ -106,7 +124,7 @@ async def update_subscription(
     cancel_at_next_billing_date: bool | None,
 ) -> Subscription:
     return await subscriptions.update_subscription(
-        ctx.require_merchant(),
+        ctx.merchant_scope(),
         subscription_id,
         next_billing_date=next_billing_date,
         cancel_at_next_billing_date=cancel_at_next_billing_date,
@@ -114,7 +132,7 @@ async def update_subscription(
 
 
 async def run_billing_cycle(ctx: Context) -> renewals.RenewalSummary:
-    return await renewals.renew_due_subscriptions(ctx.settings, ctx.require_merchant())
+    return await renewals.renew_due_subscriptions(ctx.settings, ctx.merchant_scope())
 
 
 # Either audience: lists of one customer, within the caller's scope
@@ -129,7 +147,7 @@ async def customer_subscriptions(
     related: Collection[str] = (),
 ) -> Page[Row]:
     return await subscriptions.list_subscriptions(
-        ctx.require_any(), customer_id, first, after, status, related
+        ctx.scope(), customer_id, first, after, status, related
     )
 
 
@@ -140,7 +158,7 @@ async def customer_invoices(
     after: str | None,
     related: Collection[str] = (),
 ) -> Page[Row]:
-    return await invoices.list_invoices(ctx.require_any(), customer_id, first, after, related)
+    return await invoices.list_invoices(ctx.scope(), customer_id, first, after, related)
 
 
 async def customer_payments(
@@ -150,11 +168,11 @@ async def customer_payments(
     after: str | None,
     related: Collection[str] = (),
 ) -> Page[Row]:
-    return await one_time.list_payments(ctx.require_any(), customer_id, first, after, related)
+    return await one_time.list_payments(ctx.scope(), customer_id, first, after, related)
 
 
 async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:
-    ctx.require_any()
+    ctx.scope()
     return await ctx.loaders.payment_methods_of.load(customer_id)
 
 
@@ -162,14 +180,14 @@ async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:
 
 
 async def add_payment_method(ctx: Context, card: Any) -> PaymentMethod:
-    scope = ctx.require_customer()
+    scope = ctx.customer_scope()
     details = _card(ctx, card)
     assert details is not None
     return await payment_methods.add_payment_method(scope, _customer_of(scope), details)
 
 
 async def remove_payment_method(ctx: Context, method_id: str) -> PaymentMethod:
-    scope = ctx.require_customer()
+    scope = ctx.customer_scope()
     return await payment_methods.remove_payment_method(scope, _customer_of(scope), method_id)
 
 
@@ -181,7 +199,7 @@ async def update_payment_method(
     card: Any,
     idempotency_key: str | None,
 ) -> BillingResult:
-    scope = ctx.require_customer()
+    scope = ctx.customer_scope()
     return await dunning.update_payment_method(
         ctx.settings,
         scope,
@@ -203,7 +221,7 @@ async def cancel_subscription(
 ) -> Subscription:
     return await subscriptions.cancel_subscription(
         ctx.settings,
-        ctx.require_customer(),
+        ctx.customer_scope(),
         subscription_id,
         at_period_end=at_period_end,
         reason=reason,
@@ -212,8 +230,14 @@ async def cancel_subscription(
 
 
 async def undo_cancellation(ctx: Context, subscription_id: str) -> Subscription:
-    return await subscriptions.undo_cancellation(ctx.require_customer(), subscription_id)
+    return await subscriptions.undo_cancellation(ctx.customer_scope(), subscription_id)
 
 
 async def invoice_for_pdf(ctx: Context, invoice_id: str) -> Invoice:
-    return await invoices.get_invoice(ctx.require_any(), invoice_id)
+    return await invoices.get_invoice(ctx.scope(), invoice_id)
+
+
+async def invoice_of_signed_link(invoice_id: str) -> Invoice | None:
+    """The invoice a valid signed PDF link names (the signature is the credential: it names
+    exactly this id, checked by the caller)."""
+    return await invoices.find_invoice(invoice_id)

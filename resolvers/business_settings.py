@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Business
 from resolvers.context import Context
+from resolvers.merchant import BusinessProfile, profile_of
 from services import business_settings
 
 
-async def update_business(ctx: Context, changes: dict[str, Any]) -> Business:
-    return await business_settings.update_business(
-        ctx.require_merchant(), ctx.settings.public_url, **changes
+async def update_business(ctx: Context, changes: dict[str, Any]) -> BusinessProfile:
+    business = await business_settings.update_business(
+        ctx.merchant_scope(), ctx.settings.public_url, **changes
     )
+    return profile_of(ctx, business)
 
 
 async def portal_branding(ctx: Context, business_id: str) -> business_settings.Branding | None:

@@ -19,7 +19,6 @@ from services.access.principal import Principal, PrincipalKind
 from services.billing.columns import shown
 from services.billing.invoices import outstanding_by_subscription
 from services.billing.payment_methods import saved_cards_of
-from services.errors import Unauthenticated
 from services.licensing import list_instances
 from services.ratelimit import RateLimiter
 from services.scope import Scope
@@ -113,17 +112,41 @@ class Context:
             header = self.request.headers.get("accept-language", "")
         return "de" if header.lower().startswith("de") else "en"
 
-    def require_merchant(self) -> Scope:
-        if self.principal.kind != PrincipalKind.MERCHANT:
-            raise Unauthenticated("This needs a merchant API key (Authorization: Bearer sk_…).")
+    # Who may call a field is declared on the field (schema/permissions.py); these tell the
+    # permission classes, and hand resolvers the caller's scope. A resolver that asks for a
+    # merchant's scope on a field not declared for merchants is a programming error.
+
+    @property
+    def is_merchant(self) -> bool:
+        return self.principal.kind == PrincipalKind.MERCHANT
+
+    @property
+    def is_customer(self) -> bool:
+        return self.principal.kind == PrincipalKind.CUSTOMER
+
+    @property
+    def is_signed_in(self) -> bool:
+        return self.is_merchant or self.is_customer
+
+    def scope(self) -> Scope:
+        """The caller's scope: a merchant's (business, mode) or a customer's (…, customer)."""
+        if not self.is_signed_in:
+            raise AssertionError("a field without a permission class reached a scope")
         return self.principal.scope()
 
-    def require_customer(self) -> Scope:
-        if self.principal.kind != PrincipalKind.CUSTOMER:
-            raise Unauthenticated("This needs a portal session. Sign in through a portal link.")
+    def merchant_scope(self) -> Scope:
+        if not self.is_merchant:
+            raise AssertionError("a merchant field without the merchant permission")
         return self.principal.scope()
 
-    def require_any(self) -> Scope:
-        if self.principal.kind not in (PrincipalKind.MERCHANT, PrincipalKind.CUSTOMER):
-            raise Unauthenticated("This needs an API key or a portal session.")
+    def customer_scope(self) -> Scope:
+        if not self.is_customer:
+            raise AssertionError("a customer field without the portal-session permission")
         return self.principal.scope()
+
+    @property
+    def customer_id(self) -> str:
+        """The signed-in customer (a portal session's)."""
+        customer_id = self.customer_scope().customer_id
+        assert customer_id is not None
+        return customer_id

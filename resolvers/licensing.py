@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
+from models import LicenseKey, LicenseKeyInstance, LicenseKeyStatus, SubscriptionStatus
 from resolvers.context import Context
 from services import licensing
 from services.pagination import Page
+from services.sql import Row
 
 
 async def _limit_public_call(ctx: Context, key: str) -> None:
@@ -33,7 +34,7 @@ async def deactivate(ctx: Context, key: str, instance_id: str) -> LicenseKeyInst
 
 
 async def license_key(ctx: Context, key_id: str) -> LicenseKey:
-    return await licensing.get_license_key(ctx.require_any(), key_id)
+    return await licensing.get_license_key(ctx.scope(), key_id)
 
 
 async def list_license_keys(
@@ -44,9 +45,9 @@ async def list_license_keys(
     customer_id: str | None = None,
     product_id: str | None = None,
     status: LicenseKeyStatus | None = None,
-) -> Page[LicenseKey]:
+) -> Page[Row]:
     return await licensing.list_license_keys(
-        ctx.require_any(),
+        ctx.scope(),
         first,
         after,
         customer_id=customer_id,
@@ -65,7 +66,7 @@ async def update_license_key(
     clear: frozenset[str],
 ) -> LicenseKey:
     return await licensing.update_license_key(
-        ctx.require_merchant(),
+        ctx.merchant_scope(),
         key_id,
         activations_limit=activations_limit,
         disabled=disabled,
@@ -75,4 +76,13 @@ async def update_license_key(
 
 
 async def deactivate_own_instance(ctx: Context, instance_id: str) -> LicenseKeyInstance:
-    return await licensing.deactivate_instance_of_customer(ctx.require_customer(), instance_id)
+    return await licensing.deactivate_instance_of_customer(ctx.customer_scope(), instance_id)
+
+
+def status(
+    disabled: bool, expires_at: datetime | None, subscription: Row | None
+) -> LicenseKeyStatus:
+    """A key's status: DISABLED by the merchant, EXPIRED past its date or once its subscription
+    has ended, else ACTIVE."""
+    subscription_status = SubscriptionStatus(subscription["status"]) if subscription else None
+    return licensing.status_of(disabled, expires_at, subscription_status)

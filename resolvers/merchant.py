@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from models import Business, Customer
 from resolvers.context import Context
 from services import customers
-from services.businesses import get_business
+from services.business_settings import Branding, branding_of
+from services.businesses import get_business, portal_login_url
 from services.pagination import Page
+from services.sql import Row
 
 
-async def business(ctx: Context) -> Business:
-    return await get_business(ctx.require_any())
+@dataclass(frozen=True)
+class BusinessProfile:
+    """A business as its merchant and its customers see it, in the caller's mode."""
+
+    business: Business
+    portal_login_url: str
+    branding: Branding
+
+
+def profile_of(ctx: Context, business: Business) -> BusinessProfile:
+    return BusinessProfile(
+        business=business,
+        portal_login_url=portal_login_url(ctx.settings.public_url, business.id, ctx.scope().mode),
+        branding=branding_of(business),
+    )
+
+
+async def business(ctx: Context) -> BusinessProfile:
+    return profile_of(ctx, await get_business(ctx.scope()))
 
 
 async def customer(ctx: Context, customer_id: str) -> Customer:
-    return await customers.get_customer(ctx.require_merchant(), customer_id)
+    return await customers.get_customer(ctx.merchant_scope(), customer_id)
 
 
 async def list_customers(
     ctx: Context, first: int | None, after: str | None, email: str | None
-) -> Page[Customer]:
-    return await customers.list_customers(ctx.require_merchant(), first, after, email)
+) -> Page[Row]:
+    return await customers.list_customers(ctx.merchant_scope(), first, after, email)
 
 
 async def create_customer(
     ctx: Context, *, email: str, name: str | None, phone_number: str | None
 ) -> Customer:
     return await customers.create_customer(
-        ctx.require_merchant(), email=email, name=name, phone_number=phone_number
+        ctx.merchant_scope(), email=email, name=name, phone_number=phone_number
     )
 
 
 async def update_customer(ctx: Context, customer_id: str, changes: dict[str, Any]) -> Customer:
-    return await customers.update_customer(ctx.require_merchant(), customer_id, **changes)
+    return await customers.update_customer(ctx.merchant_scope(), customer_id, **changes)

@@ -19,22 +19,13 @@ class ProfileUpdate:
     email_confirmation_sent: bool
 
 
-def signed_in_customer(ctx: Context) -> str:
-    """The customer's id, from the portal session (whose row names it)."""
-    scope = ctx.require_customer()
-    assert scope.customer_id is not None
-    return scope.customer_id
-
-
 async def me(ctx: Context) -> Row:
-    scope = ctx.require_customer()
-    assert scope.customer_id is not None
-    return await customers.get_customer_row(scope, scope.customer_id)
+    return await customers.get_customer_row(ctx.customer_scope(), ctx.customer_id)
 
 
 async def update_profile(ctx: Context, changes: dict[str, Any]) -> ProfileUpdate:
     """Name and phone change at once; a new email only after its confirmation link is followed."""
-    scope = ctx.require_customer()
+    scope = ctx.customer_scope()
     assert scope.customer_id is not None
     new_email = changes.pop("email", None)
     if new_email is not None:

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
-from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from resolvers.context import Context
 from services.pagination import Page
+from services.sql import Row
 from services.webhooks import endpoints, history
 from services.webhooks.endpoints import UNSET, EndpointWithSecret
+from services.webhooks.event_types import EVENT_TYPES
 
 
 @dataclass
@@ -25,7 +27,7 @@ def loaders(ctx: Context) -> WebhookLoaders:
     found = ctx.__dict__.get("_webhook_loaders")
     if isinstance(found, WebhookLoaders):
         return found
-    scope = ctx.require_merchant()
+    scope = ctx.merchant_scope()
 
     async def load_endpoints(ids: list[str]) -> list[WebhookEndpoint | None]:
         rows = await history.endpoints_by_id(scope, ids)
@@ -47,13 +49,11 @@ def loaders(ctx: Context) -> WebhookLoaders:
 
 
 async def endpoint(ctx: Context, endpoint_id: str) -> WebhookEndpoint:
-    return await endpoints.get_endpoint(ctx.require_merchant(), endpoint_id)
+    return await endpoints.get_endpoint(ctx.merchant_scope(), endpoint_id)
 
 
-async def list_endpoints(
-    ctx: Context, first: int | None, after: str | None
-) -> Page[WebhookEndpoint]:
-    return await endpoints.list_endpoints(ctx.require_merchant(), first, after)
+async def list_endpoints(ctx: Context, first: int | None, after: str | None) -> Page[Row]:
+    return await endpoints.list_endpoints(ctx.merchant_scope(), first, after)
 
 
 async def create_endpoint(
@@ -61,7 +61,7 @@ async def create_endpoint(
 ) -> EndpointWithSecret:
     return await endpoints.create_endpoint(
         ctx.settings,
-        ctx.require_merchant(),
+        ctx.merchant_scope(),
         url=url,
         event_types=event_types,
         description=description,
@@ -73,7 +73,7 @@ async def update_endpoint(
 ) -> WebhookEndpoint:
     return await endpoints.update_endpoint(
         ctx.settings,
-        ctx.require_merchant(),
+        ctx.merchant_scope(),
         endpoint_id,
         url=changes.get("url", UNSET),  # type: ignore[arg-type]
         event_types=changes.get("event_types", UNSET),  # type: ignore[arg-type]
@@ -83,18 +83,18 @@ async def update_endpoint(
 
 
 async def delete_endpoint(ctx: Context, endpoint_id: str) -> WebhookEndpoint:
-    return await endpoints.delete_endpoint(ctx.require_merchant(), endpoint_id)
+    return await endpoints.delete_endpoint(ctx.merchant_scope(), endpoint_id)
 
 
 async def rotate_secret(ctx: Context, endpoint_id: str) -> EndpointWithSecret:
-    return await endpoints.rotate_secret(ctx.settings, ctx.require_merchant(), endpoint_id)
+    return await endpoints.rotate_secret(ctx.settings, ctx.merchant_scope(), endpoint_id)
 
 
 # Events and attempts
 
 
 async def event(ctx: Context, event_id: str) -> WebhookEvent:
-    return await history.get_event(ctx.require_merchant(), event_id)
+    return await history.get_event(ctx.merchant_scope(), event_id)
 
 
 async def list_events(
@@ -104,21 +104,26 @@ async def list_events(
     *,
     endpoint_id: str | None,
     event_types: list[str] | None,
-) -> Page[WebhookEvent]:
+) -> Page[Row]:
     return await history.list_events(
-        ctx.require_merchant(), first, after, endpoint_id=endpoint_id, event_types=event_types
+        ctx.merchant_scope(), first, after, endpoint_id=endpoint_id, event_types=event_types
     )
 
 
 async def list_attempts(
     ctx: Context, event_id: str, first: int | None, after: str | None, endpoint_id: str | None
-) -> Page[WebhookAttempt]:
+) -> Page[Row]:
     return await history.list_attempts(
-        ctx.require_merchant(), event_id, first, after, endpoint_id=endpoint_id
+        ctx.merchant_scope(), event_id, first, after, endpoint_id=endpoint_id
     )
 
 
 async def redeliver_event(
     ctx: Context, event_id: str, endpoint_id: str | None
 ) -> tuple[WebhookEvent, list[WebhookDelivery]]:
-    return await history.redeliver_event(ctx.require_merchant(), event_id, endpoint_id)
+    return await history.redeliver_event(ctx.merchant_scope(), event_id, endpoint_id)
+
+
+def event_types() -> list[str]:
+    """The event types an endpoint can subscribe to."""
+    return list(EVENT_TYPES)

@@ -15,7 +15,6 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
-from schema.execution import AttributeFields, mark_attribute_fields
 from schema.extensions import is_unexpected, schema_extensions
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
@@ -107,9 +106,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         ],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=AttributeFields,
     )
-    mark_attribute_fields(built._schema)
     return built
 
 

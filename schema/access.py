@@ -10,7 +10,8 @@ from strawberry.types import Info
 from resolvers import access as resolve
 from resolvers.context import Context
 from schema.customer import Customer
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, payload
+from schema.permissions import CUSTOMER, MERCHANT
 from schema.types import Mode, PortalSession
 
 
@@ -90,66 +91,63 @@ class AccessMutation:
     async def request_login_link(
         self, info: Info[Context, None], input: RequestLoginLinkInput
     ) -> RequestLoginLinkPayload:
-        _, errors = await user_errors(
+        return await payload(
+            info,
+            RequestLoginLinkPayload,
             lambda: resolve.request_login_link(
                 info.context,
                 business_id=str(input.business_id),
                 email=input.email,
                 mode=input.mode,  # type: ignore[arg-type]
-            )
+            ),
         )
-        return RequestLoginLinkPayload(user_errors=errors)
 
     @strawberry.mutation(
-        description="Merchant: a one-time portal link for a customer, valid 24 hours."
+        permission_classes=MERCHANT,
+        description="Merchant: a one-time portal link for a customer, valid 24 hours.",
     )
     async def create_customer_portal_session(
         self, info: Info[Context, None], input: CreateCustomerPortalSessionInput
     ) -> CreateCustomerPortalSessionPayload:
-        issued, errors = await user_errors(
+        return await payload(
+            info,
+            CreateCustomerPortalSessionPayload,
             lambda: resolve.create_portal_session(
                 info.context,
                 customer_id=str(input.customer_id),
                 send_email=input.send_email,
                 return_url=input.return_url,
-            )
+            ),
+            portal_session=lambda issued: PortalSession(
+                link=issued.url, expires_at=issued.expires_at
+            ),
         )
-        session = PortalSession(link=issued.url, expires_at=issued.expires_at) if issued else None
-        return CreateCustomerPortalSessionPayload(portal_session=session, user_errors=errors)
 
     @strawberry.mutation(description="Exchanges a link's token, once, for a portal session.")
     async def sign_in(self, info: Info[Context, None], input: SignInInput) -> SignInPayload:
-        signed, errors = await user_errors(
-            lambda: resolve.sign_in(info.context, token=input.token, mode=input.mode)  # type: ignore[arg-type]
-        )
-        if signed is None:
-            return SignInPayload(
-                session_token=None,
-                expires_at=None,
-                customer=None,
-                return_url=None,
-                user_errors=errors,
-            )
-        return SignInPayload(
-            session_token=signed.token,
-            expires_at=signed.expires_at,
-            customer=Customer.from_model(signed.customer),
-            return_url=signed.return_url,
-            user_errors=[],
+        return await payload(
+            info,
+            SignInPayload,
+            lambda: resolve.sign_in(info.context, token=input.token, mode=input.mode),  # type: ignore[arg-type]
+            session_token=lambda signed: signed.token,
+            expires_at=lambda signed: signed.expires_at,
+            customer=lambda signed: Customer.from_model(signed.customer),
+            return_url=lambda signed: signed.return_url,
         )
 
-    @strawberry.mutation(description="Ends the current portal session.")
+    @strawberry.mutation(
+        permission_classes=CUSTOMER, description="Ends the current portal session."
+    )
     async def sign_out(self, info: Info[Context, None]) -> SignOutPayload:
-        _, errors = await user_errors(lambda: resolve.sign_out(info.context))
-        return SignOutPayload(user_errors=errors)
+        return await payload(info, SignOutPayload, lambda: resolve.sign_out(info.context))
 
     @strawberry.mutation(description="Confirms a customer's new email address, once.")
     async def confirm_email_change(
         self, info: Info[Context, None], input: ConfirmEmailChangeInput
     ) -> ConfirmEmailChangePayload:
-        customer, errors = await user_errors(
-            lambda: resolve.confirm_email_change(info.context, token=input.token, mode=input.mode)  # type: ignore[arg-type]
-        )
-        return ConfirmEmailChangePayload(
-            customer=Customer.from_model(customer) if customer else None, user_errors=errors
+        return await payload(
+            info,
+            ConfirmEmailChangePayload,
+            lambda: resolve.confirm_email_change(info.context, token=input.token, mode=input.mode),  # type: ignore[arg-type]
+            customer=Customer.from_model,
         )

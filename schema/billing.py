@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,9 +19,9 @@ from schema.billing_types import (
     Subscription,
     TimeInterval,
 )
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, payload
+from schema.permissions import CUSTOMER, MERCHANT, SIGNED_IN
 from schema.types import Connection, connection
-from services.billing.charging import BillingResult
 
 
 @strawberry.input(description="Test mode only: live mode takes a processor's token instead.")
@@ -184,35 +185,33 @@ def _id(value: strawberry.ID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _views(
-    result: BillingResult | None, ctx: Context
-) -> tuple[Subscription | None, Payment | None, Invoice | None]:
-    if result is None:
-        return None, None, None
-    return (
-        Subscription.from_model(result.subscription, ctx) if result.subscription else None,
-        Payment.from_model(result.payment, ctx) if result.payment else None,
-        Invoice.from_model(result.invoice, ctx) if result.invoice else None,
-    )
-
-
-def _billing_errors(result: BillingResult | None, errors: list[UserError]) -> list[UserError]:
-    if result is not None and result.error is not None:
-        return [UserError.from_service_error(result.error)]
-    return errors
+def _billing_views(ctx: Context) -> dict[str, Any]:
+    """The subscription, payment and invoice of a billing operation's result."""
+    return {
+        "subscription": lambda result: (
+            Subscription.from_model(result.subscription, ctx) if result.subscription else None
+        ),
+        "payment": lambda result: (
+            Payment.from_model(result.payment, ctx) if result.payment else None
+        ),
+        "invoice": lambda result: (
+            Invoice.from_model(result.invoice, ctx) if result.invoice else None
+        ),
+    }
 
 
 @strawberry.type
 class BillingQuery:
-    @strawberry.field(description="Merchant: products, newest first.")
+    @strawberry.field(permission_classes=MERCHANT, description="Merchant: products, newest first.")
     async def products(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Product]:
         page = await resolve.list_products(info.context, first, after)
-        return connection(page, [Product.from_model(row, info.context) for row in page.rows])
+        return connection(page, [Product.from_row(row, info.context) for row in page.rows])
 
     @strawberry.field(
-        description="One subscription (merchant: any of the business's; customer: own)."
+        permission_classes=SIGNED_IN,
+        description="One subscription (merchant: any of the business's; customer: own).",
     )
     async def subscription(self, info: Info[Context, None], id: strawberry.ID) -> Subscription:
         return Subscription.from_model(
@@ -222,11 +221,15 @@ class BillingQuery:
 
 @strawberry.type
 class BillingMutation:
-    @strawberry.mutation(description="Merchant: a product, one-time or recurring.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT, description="Merchant: a product, one-time or recurring."
+    )
     async def create_product(
         self, info: Info[Context, None], input: CreateProductInput
     ) -> CreateProductPayload:
-        row, errors = await user_errors(
+        return await payload(
+            info,
+            CreateProductPayload,
             lambda: resolve.create_product(
                 info.context,
                 name=input.name,
@@ -238,19 +241,20 @@ class BillingMutation:
                 license_key_enabled=input.license_key_enabled,
                 license_key_activations_limit=input.license_key_activations_limit,
                 license_key_duration_days=input.license_key_duration_days,
-            )
-        )
-        return CreateProductPayload(
-            product=Product.from_model(row, info.context) if row else None, user_errors=errors
+            ),
+            product=lambda row: Product.from_model(row, info.context),
         )
 
     @strawberry.mutation(
-        description="Merchant: subscribes a customer and charges the first period."
+        permission_classes=MERCHANT,
+        description="Merchant: subscribes a customer and charges the first period.",
     )
     async def create_subscription(
         self, info: Info[Context, None], input: CreateSubscriptionInput
     ) -> CreateSubscriptionPayload:
-        result, errors = await user_errors(
+        return await payload(
+            info,
+            CreateSubscriptionPayload,
             lambda: resolve.create_subscription(
                 info.context,
                 customer_id=str(input.customer_id),
@@ -258,21 +262,21 @@ class BillingMutation:
                 payment_method_id=_id(input.payment_method_id),
                 card=input.card,
                 idempotency_key=input.idempotency_key,
-            )
-        )
-        subscription, payment, invoice = _views(result, info.context)
-        return CreateSubscriptionPayload(
-            subscription=subscription,
-            payment=payment,
-            invoice=invoice,
-            user_errors=_billing_errors(result, errors),
+            ),
+            **_billing_views(info.context),
         )
 
-    @strawberry.mutation(description="Merchant: charges a customer for a one-time product.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: charges a customer for a one-time product.",
+    )
     async def create_payment(
         self, info: Info[Context, None], input: CreatePaymentInput
     ) -> CreatePaymentPayload:
-        result, errors = await user_errors(
+        views = _billing_views(info.context)
+        return await payload(
+            info,
+            CreatePaymentPayload,
             lambda: resolve.create_payment(
                 info.context,
                 customer_id=str(input.customer_id),
@@ -280,118 +284,124 @@ class BillingMutation:
                 payment_method_id=_id(input.payment_method_id),
                 card=input.card,
                 idempotency_key=input.idempotency_key,
-            )
-        )
-        _, payment, invoice = _views(result, info.context)
-        return CreatePaymentPayload(
-            payment=payment, invoice=invoice, user_errors=_billing_errors(result, errors)
+            ),
+            payment=views["payment"],
+            invoice=views["invoice"],
         )
 
     @strawberry.mutation(
-        description="Merchant: moves the next billing date, or ends at period end."
+        permission_classes=MERCHANT,
+        description="Merchant: moves the next billing date, or ends at period end.",
     )
     async def update_subscription(
         self, info: Info[Context, None], input: UpdateSubscriptionInput
     ) -> UpdateSubscriptionPayload:
-        row, errors = await user_errors(
+        return await payload(
+            info,
+            UpdateSubscriptionPayload,
             lambda: resolve.update_subscription(
                 info.context,
                 str(input.subscription_id),
                 next_billing_date=input.next_billing_date,
                 cancel_at_next_billing_date=input.cancel_at_next_billing_date,
-            )
-        )
-        return UpdateSubscriptionPayload(
-            subscription=Subscription.from_model(row, info.context) if row else None,
-            user_errors=errors,
-        )
-
-    @strawberry.mutation(description="Merchant: processes every renewal that is due now.")
-    async def run_billing_cycle(self, info: Info[Context, None]) -> RunBillingCyclePayload:
-        summary = await resolve.run_billing_cycle(info.context)
-        return RunBillingCyclePayload(
-            renewed_count=summary.renewed,
-            failed_count=summary.failed,
-            ended_count=summary.ended,
-            user_errors=[],
+            ),
+            subscription=lambda row: Subscription.from_model(row, info.context),
         )
 
     @strawberry.mutation(
-        description="Customer: saves a card (checked like a zero-amount authorization)."
+        permission_classes=MERCHANT,
+        description="Merchant: processes every renewal that is due now.",
+    )
+    async def run_billing_cycle(self, info: Info[Context, None]) -> RunBillingCyclePayload:
+        return await payload(
+            info,
+            RunBillingCyclePayload,
+            lambda: resolve.run_billing_cycle(info.context),
+            failed={"renewed_count": 0, "failed_count": 0, "ended_count": 0},
+            renewed_count=lambda summary: summary.renewed,
+            failed_count=lambda summary: summary.failed,
+            ended_count=lambda summary: summary.ended,
+        )
+
+    @strawberry.mutation(
+        permission_classes=CUSTOMER,
+        description="Customer: saves a card (checked like a zero-amount authorization).",
     )
     async def add_payment_method(
         self, info: Info[Context, None], input: AddPaymentMethodInput
     ) -> AddPaymentMethodPayload:
-        row, errors = await user_errors(
-            lambda: resolve.add_payment_method(info.context, input.card)
-        )
-        return AddPaymentMethodPayload(
-            payment_method=PaymentMethod.from_model(row, info.context) if row else None,
-            user_errors=errors,
-        )
-
-    @strawberry.mutation(description="Customer: removes a saved card no active subscription uses.")
-    async def remove_payment_method(
-        self, info: Info[Context, None], input: RemovePaymentMethodInput
-    ) -> RemovePaymentMethodPayload:
-        row, errors = await user_errors(
-            lambda: resolve.remove_payment_method(info.context, str(input.payment_method_id))
-        )
-        return RemovePaymentMethodPayload(
-            payment_method=PaymentMethod.from_model(row, info.context) if row else None,
-            user_errors=errors,
+        return await payload(
+            info,
+            AddPaymentMethodPayload,
+            lambda: resolve.add_payment_method(info.context, input.card),
+            payment_method=lambda row: PaymentMethod.from_model(row, info.context),
         )
 
     @strawberry.mutation(
+        permission_classes=CUSTOMER,
+        description="Customer: removes a saved card no active subscription uses.",
+    )
+    async def remove_payment_method(
+        self, info: Info[Context, None], input: RemovePaymentMethodInput
+    ) -> RemovePaymentMethodPayload:
+        return await payload(
+            info,
+            RemovePaymentMethodPayload,
+            lambda: resolve.remove_payment_method(info.context, str(input.payment_method_id)),
+            payment_method=lambda row: PaymentMethod.from_model(row, info.context),
+        )
+
+    @strawberry.mutation(
+        permission_classes=CUSTOMER,
         description="Customer: replaces a subscription's card. ACTIVE: swapped, nothing charged. "
-        "ON_HOLD: what is owed is charged; on success the subscription is ACTIVE again."
+        "ON_HOLD: what is owed is charged; on success the subscription is ACTIVE again.",
     )
     async def update_payment_method(
         self, info: Info[Context, None], input: UpdatePaymentMethodInput
     ) -> UpdatePaymentMethodPayload:
-        result, errors = await user_errors(
+        return await payload(
+            info,
+            UpdatePaymentMethodPayload,
             lambda: resolve.update_payment_method(
                 info.context,
                 subscription_id=str(input.subscription_id),
                 payment_method_id=_id(input.payment_method_id),
                 card=input.card,
                 idempotency_key=input.idempotency_key,
-            )
-        )
-        subscription, payment, invoice = _views(result, info.context)
-        return UpdatePaymentMethodPayload(
-            subscription=subscription,
-            payment=payment,
-            invoice=invoice,
-            user_errors=_billing_errors(result, errors),
+            ),
+            **_billing_views(info.context),
         )
 
-    @strawberry.mutation(description="Customer: cancels now, or at the end of the period.")
+    @strawberry.mutation(
+        permission_classes=CUSTOMER,
+        description="Customer: cancels now, or at the end of the period.",
+    )
     async def cancel_subscription(
         self, info: Info[Context, None], input: CancelSubscriptionInput
     ) -> CancelSubscriptionPayload:
-        row, errors = await user_errors(
+        return await payload(
+            info,
+            CancelSubscriptionPayload,
             lambda: resolve.cancel_subscription(
                 info.context,
                 str(input.subscription_id),
                 at_period_end=input.at_period_end,
                 reason=input.reason,  # type: ignore[arg-type]
                 comment=input.comment,
-            )
-        )
-        return CancelSubscriptionPayload(
-            subscription=Subscription.from_model(row, info.context) if row else None,
-            user_errors=errors,
+            ),
+            subscription=lambda row: Subscription.from_model(row, info.context),
         )
 
-    @strawberry.mutation(description="Customer: keeps a subscription that was set to end.")
+    @strawberry.mutation(
+        permission_classes=CUSTOMER,
+        description="Customer: keeps a subscription that was set to end.",
+    )
     async def undo_cancellation(
         self, info: Info[Context, None], input: UndoCancellationInput
     ) -> UndoCancellationPayload:
-        row, errors = await user_errors(
-            lambda: resolve.undo_cancellation(info.context, str(input.subscription_id))
-        )
-        return UndoCancellationPayload(
-            subscription=Subscription.from_model(row, info.context) if row else None,
-            user_errors=errors,
+        return await payload(
+            info,
+            UndoCancellationPayload,
+            lambda: resolve.undo_cancellation(info.context, str(input.subscription_id)),
+            subscription=lambda row: Subscription.from_model(row, info.context),
         )

@@ -3,8 +3,8 @@
 Every field is a plain attribute: a field with a resolver costs Strawberry an Info object and
 argument parsing per object, which for a dashboard of a few hundred objects is most of the
 request. A related object is either already there (a connection reads the related rows its
-query selects in the page's own statement, see `page_nodes` and services.pagination.Join) or a
-`Deferred` that loads it through the request's DataLoaders when it is awaited; graphql-core
+query selects in the page's own statement: `page_nodes`, services/billing/related_rows.py) or
+a `Deferred` that loads it through the request's DataLoaders when it is awaited; graphql-core
 awaits whatever a field holds that is awaitable. Views built from models (mutation payloads,
 `node`) take the second way.
 """
@@ -17,24 +17,24 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import strawberry
+from graphql import OperationDefinitionNode
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 from tortoise.models import Model
 
 import models
+from resolvers import billing as resolve
 from resolvers.context import Context
+from resolvers.rows import as_row
+from resolvers.types import Row
 from schema.types import Deferred, Node
-from services.billing.invoice_links import signed_pdf_url
-from services.billing.subscriptions import CancellationReason as CancellationReasonEnum
-from services.money import format_money_cached
-from services.sql import Row, as_bool, as_datetime, model_row
 
 SubscriptionStatus = strawberry.enum(models.SubscriptionStatus)
 PaymentStatus = strawberry.enum(models.PaymentStatus)
 InvoiceStatus = strawberry.enum(models.InvoiceStatus)
 TimeInterval = strawberry.enum(models.TimeInterval)
 CancellationReason = strawberry.enum(
-    CancellationReasonEnum,
+    models.CancellationReason,
     description="Why a customer cancels (the reasons Stripe and Dodo share).",
 )
 
@@ -58,7 +58,7 @@ NOT_JOINED: Any = object()
 
 def _related(row: Row, name: str, loader: Any, view: Any, ctx: Context) -> Any:
     """The related object `name`: its view when the row came with it (a page's JOIN, see
-    services.pagination.Join), else a Deferred load through the request's DataLoader."""
+    services/billing/related_rows.py), else a Deferred load through the request's DataLoader."""
     joined = row.get(name, NOT_JOINED)
     if joined is not NOT_JOINED:
         return None if joined is None else view_of(view, joined, ctx)
@@ -90,7 +90,7 @@ def money(amount: int, currency: str, ctx: Context) -> Money:
     return Money(
         amount=amount,
         currency=currency,
-        formatted=format_money_cached(amount, currency, ctx.locale),
+        formatted=resolve.money_text(amount, currency, ctx.locale),
     )
 
 
@@ -103,7 +103,7 @@ class RowView:
 
     @classmethod
     def from_model(cls, instance: Model, ctx: Context) -> Any:
-        return cls.from_row(model_row(instance), ctx)
+        return cls.from_row(as_row(instance), ctx)
 
     @classmethod
     async def complete_page(
@@ -133,13 +133,13 @@ class Product(Node, RowView):
             name=row["name"],
             description=row["description"],
             price=money(row["price_amount"], row["currency"], ctx),
-            is_recurring=as_bool(row["is_recurring"]),
+            is_recurring=row["is_recurring"],
             interval=None if interval is None else _INTERVAL[interval],
             interval_count=row["interval_count"],
-            license_key_enabled=as_bool(row["license_key_enabled"]),
+            license_key_enabled=row["license_key_enabled"],
             license_key_activations_limit=row["license_key_activations_limit"],
             license_key_duration_days=row["license_key_duration_days"],
-            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
+            created_at=row["created_at"],
         )
 
 
@@ -172,29 +172,39 @@ class Selection:
     nodes: frozenset[str]
 
 
-# Selections by the id of the field's AST node. The parser cache shares AST nodes between
-# requests that send the same query; the node is kept, so its id is not reused while the entry
-# exists. What is selected only decides what a page reads or encodes up front: anything else
-# is still loaded when a query asks for it.
-_SELECTIONS: dict[int, tuple[Any, Selection]] = {}
+# Selections by operation and path: the parser cache shares one document, and so one operation
+# node, between requests that send the same query; the node is kept, so its id is not reused
+# while the entry exists. What is selected only decides what a page reads or encodes up front:
+# anything else is still loaded when a query asks for it.
+_SELECTIONS: dict[tuple[int, tuple[str, ...]], tuple[OperationDefinitionNode, Selection]] = {}
 _SELECTIONS_KEPT = 512
 
 
+def _path_key(info: Info[Context, None]) -> tuple[str, ...]:
+    """The field's path without list indices: the same for each item of a list."""
+    keys: list[str] = []
+    path: Any = info.path
+    while path is not None:
+        if isinstance(path.key, str):
+            keys.append(path.key)
+        path = path.prev
+    return tuple(keys)
+
+
 def connection_selection(info: Info[Context, None]) -> Selection:
-    field_nodes = info._raw_info.field_nodes
-    if len(field_nodes) == 1:
-        cached = _SELECTIONS.get(id(field_nodes[0]))
-        if cached is not None and cached[0] is field_nodes[0]:
-            return cached[1]
+    operation = info.operation
+    key = (id(operation), _path_key(info))
+    cached = _SELECTIONS.get(key)
+    if cached is not None and cached[0] is operation:
+        return cached[1]
     selections = [s for field in info.selected_fields for s in field.selections]
     selection = Selection(
         edges=frozenset(_selected_names(selections, ("edges",))),
         nodes=frozenset(_selected_names(selections, ("edges", "node"))),
     )
-    if len(field_nodes) == 1:
-        if len(_SELECTIONS) >= _SELECTIONS_KEPT:
-            _SELECTIONS.clear()
-        _SELECTIONS[id(field_nodes[0])] = (field_nodes[0], selection)
+    if len(_SELECTIONS) >= _SELECTIONS_KEPT:
+        _SELECTIONS.clear()
+    _SELECTIONS[key] = (operation, selection)
     return selection
 
 
@@ -268,13 +278,13 @@ class Subscription(Node, RowView):
             price=money(row["price_amount"], currency, ctx),
             interval=_INTERVAL[row["interval"]],
             interval_count=row["interval_count"],
-            current_period_start=as_datetime(row["current_period_start"]),
-            next_billing_date=as_datetime(row["next_billing_date"]),
-            cancel_at_next_billing_date=as_bool(row["cancel_at_next_billing_date"]),
-            cancelled_at=as_datetime(row["cancelled_at"]),
-            cancellation_reason=CancellationReasonEnum(reason) if reason else None,
+            current_period_start=row["current_period_start"],
+            next_billing_date=row["next_billing_date"],
+            cancel_at_next_billing_date=row["cancel_at_next_billing_date"],
+            cancelled_at=row["cancelled_at"],
+            cancellation_reason=models.CancellationReason(reason) if reason else None,
             cancellation_comment=row["cancellation_comment"],
-            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
+            created_at=row["created_at"],
             product=_related(row, "product", loaders.product, Product, ctx),
             payment_method=_related(
                 row, "payment_method", loaders.payment_method, PaymentMethod, ctx
@@ -290,7 +300,7 @@ async def _outstanding(ctx: Context, subscription_id: str, currency: str) -> Mon
 
 
 async def _pdf_url(ctx: Context, invoice_id: str) -> str:
-    return signed_pdf_url(ctx.settings, invoice_id)
+    return resolve.pdf_url(ctx, invoice_id)
 
 
 @strawberry.type
@@ -320,10 +330,10 @@ class Invoice(Node, RowView):
             status=_INVOICE_STATUS[row["status"]],
             total=money(row["total_amount"], currency, ctx),
             amount_due=money(row["amount_due"], currency, ctx),
-            issued_at=as_datetime(row["issued_at"]),  # type: ignore[arg-type]
-            paid_at=as_datetime(row["paid_at"]),
-            period_start=as_datetime(row["period_start"]),
-            period_end=as_datetime(row["period_end"]),
+            issued_at=row["issued_at"],
+            paid_at=row["paid_at"],
+            period_start=row["period_start"],
+            period_end=row["period_end"],
             subscription=_related(row, "subscription", ctx.loaders.subscription, Subscription, ctx),
             pdf_url=Deferred(_pdf_url, ctx, invoice_id),  # type: ignore[arg-type]
         )
@@ -334,7 +344,7 @@ class Invoice(Node, RowView):
     ) -> None:
         if "pdfUrl" in wanted:  # signed now rather than awaited per invoice
             for node in nodes:
-                node.pdf_url = signed_pdf_url(ctx.settings, str(node.id))
+                node.pdf_url = resolve.pdf_url(ctx, str(node.id))
 
 
 @strawberry.type
@@ -363,7 +373,7 @@ class Payment(Node, RowView):
             id=strawberry.ID(row["id"]),
             status=_PAYMENT_STATUS[row["status"]],
             amount=money(row["amount"], row["currency"], ctx),
-            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
+            created_at=row["created_at"],
             failure_code=row["failure_code"],
             failure_message=row["failure_message"],
             card_brand=row["card_brand"],

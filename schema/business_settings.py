@@ -8,8 +8,9 @@ from strawberry.types import Info
 
 from resolvers import business_settings as resolve
 from resolvers.context import Context
-from schema.errors import UserError, user_errors
-from schema.merchant import business_view, given
+from schema.errors import UserError, payload
+from schema.merchant import given
+from schema.permissions import MERCHANT
 from schema.types import Branding, Business
 
 
@@ -48,13 +49,16 @@ class BusinessSettingsQuery:
 @strawberry.type
 class BusinessSettingsMutation:
     @strawberry.mutation(
-        description="Merchant: name, support email, language, logo and accent colour."
+        permission_classes=MERCHANT,
+        description="Merchant: name, support email, language, logo and accent colour.",
     )
     async def update_business(
         self, info: Info[Context, None], input: UpdateBusinessInput
     ) -> UpdateBusinessPayload:
         changes = given(input, "name", "support_email", "locale", "logo_url", "accent_color")
-        row, errors = await user_errors(lambda: resolve.update_business(info.context, changes))
-        return UpdateBusinessPayload(
-            business=business_view(info, row) if row is not None else None, user_errors=errors
+        return await payload(
+            info,
+            UpdateBusinessPayload,
+            lambda: resolve.update_business(info.context, changes),
+            business=Business.from_profile,
         )

@@ -14,6 +14,7 @@ import models
 from resolvers import billing as resolve
 from resolvers import licensing as resolve_licensing
 from resolvers.context import Context
+from resolvers.types import Row
 from schema.billing_types import (
     Invoice,
     Payment,
@@ -26,7 +27,6 @@ from schema.billing_types import (
 )
 from schema.licensing import LicenseKey
 from schema.types import Connection, Deferred, Node, connection
-from services.sql import Row, as_datetime
 
 
 class _Once:
@@ -43,9 +43,6 @@ class _Once:
 
     async def field(self, name: str) -> Any:
         return (await self.row())[name]
-
-    async def created_at(self) -> datetime | None:
-        return as_datetime((await self.row())["created_at"])
 
 
 @strawberry.type
@@ -82,7 +79,7 @@ class Customer(Node):
             name=Deferred(row.field, "name"),  # type: ignore[arg-type]
             phone_number=Deferred(row.field, "phone_number"),  # type: ignore[arg-type]
             locale=Deferred(row.field, "locale"),  # type: ignore[arg-type]
-            created_at=Deferred(row.created_at),  # type: ignore[arg-type]
+            created_at=Deferred(row.field, "created_at"),  # type: ignore[arg-type]
         )
 
     @classmethod
@@ -93,7 +90,7 @@ class Customer(Node):
             name=row["name"],
             phone_number=row["phone_number"],
             locale=row["locale"],
-            created_at=as_datetime(row["created_at"]),  # type: ignore[arg-type]
+            created_at=row["created_at"],
         )
 
     @strawberry.field(description="Newest first; active and past.")
@@ -146,7 +143,7 @@ class Customer(Node):
         page = await resolve_licensing.list_license_keys(
             info.context, first, after, customer_id=str(self.id)
         )
-        return connection(page, [LicenseKey.from_model(row) for row in page.rows])
+        return connection(page, [LicenseKey.from_row(row) for row in page.rows])
 
     @strawberry.field(description="Saved cards, newest first.")
     async def payment_methods(self, info: Info[Context, None]) -> list[PaymentMethod]:

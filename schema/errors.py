@@ -1,17 +1,16 @@
-"""Errors as clients see them: `userErrors` in payloads, `extensions.code` on GraphQL errors."""
+"""Errors as clients see them: `userErrors` in payloads, `extensions.code` on GraphQL errors;
+and the one way a mutation's payload is made from its resolver's result."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
+from strawberry.types import Info
 
-from services.errors import ServiceError
-
-# These stop the whole operation (a GraphQL error); every other ServiceError of a mutation is
-# data in its payload's userErrors.
-REQUEST_LEVEL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"})
+from resolvers.context import Context
+from resolvers.types import REQUEST_LEVEL_CODES, BillingResult, ServiceError
 
 
 @strawberry.type(description="An expected failure of a mutation: validation, state, limits.")
@@ -28,6 +27,7 @@ class UserError:
 
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 async def user_errors(call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
@@ -38,3 +38,27 @@ async def user_errors(call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[
         if error.code in REQUEST_LEVEL_CODES:
             raise
         return None, [UserError.from_service_error(error)]
+
+
+async def payload(
+    info: Info[Context, None],
+    payload_type: Callable[..., P],
+    call: Callable[[], Awaitable[T]],
+    failed: dict[str, Any] | None = None,
+    **views: Callable[[T], Any],
+) -> P:
+    """A mutation's payload: each field a view of the resolver's result (None when it failed,
+    or what `failed` says), expected failures in `userErrors`. A result that carries its own
+    error (a declined card, recorded as a failed payment) puts it there too.
+
+    Mutation fields run one after another; each one first drops the views and rows the
+    request has read so far, so it reads afresh what those before it may have changed."""
+    info.context.forget_reads()
+    result, errors = await user_errors(call)
+    if result is None:
+        fields = {name: (failed or {}).get(name) for name in views}
+    else:
+        fields = {name: view(result) for name, view in views.items()}
+    if isinstance(result, BillingResult) and result.error is not None:
+        errors = [UserError.from_service_error(result.error)]
+    return payload_type(**fields, user_errors=errors)

@@ -25,10 +25,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from resolvers.types import ServiceError
 from schema.cost import CostLimit
 from schema.input_text import InputText
 from schema.messages import safe_message
-from services.errors import ServiceError
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

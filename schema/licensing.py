@@ -11,10 +11,12 @@ from strawberry.types import Info
 import models
 from resolvers import licensing as resolve
 from resolvers.context import Context
+from resolvers.rows import as_row
+from resolvers.types import Row
 from schema.billing_types import Product
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, payload
+from schema.permissions import CUSTOMER, MERCHANT, SIGNED_IN
 from schema.types import Connection, Node, connection
-from services.licensing import status_of
 
 LicenseKeyStatus = strawberry.enum(models.LicenseKeyStatus)
 
@@ -36,35 +38,39 @@ class LicenseKey(Node):
     instances_count: int
     expires_at: datetime | None
     created_at: datetime
-    _row: strawberry.Private[models.LicenseKey]
+    row: strawberry.Private[Row]
 
     @classmethod
-    def from_model(cls, row: models.LicenseKey) -> LicenseKey:
+    def from_row(cls, row: Row) -> LicenseKey:
         return cls(
-            id=strawberry.ID(row.id),
-            key=row.key,
-            activations_limit=row.activations_limit,
-            instances_count=row.instances_count,
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-            _row=row,
+            id=strawberry.ID(row["id"]),
+            key=row["key"],
+            activations_limit=row["activations_limit"],
+            instances_count=row["instances_count"],
+            expires_at=row["expires_at"],
+            created_at=row["created_at"],
+            row=row,
         )
+
+    @classmethod
+    def from_model(cls, instance: models.LicenseKey) -> LicenseKey:
+        return cls.from_row(as_row(instance))
 
     @strawberry.field(description="Follows the subscription: EXPIRED once it has ended.")
     async def status(self, info: Info[Context, None]) -> LicenseKeyStatus:
-        subscription_id = self._row.subscription_id  # type: ignore[attr-defined]
+        subscription_id = self.row["subscription_id"]
         subscription = (
             await info.context.loaders.subscription.load(subscription_id)
             if subscription_id
             else None
         )
-        status = models.SubscriptionStatus(subscription["status"]) if subscription else None
-        return status_of(self._row, status)  # type: ignore[return-value]
+        return resolve.status(self.row["disabled"], self.row["expires_at"], subscription)
 
     @strawberry.field
     async def product(self, info: Info[Context, None]) -> Product:
-        row = await info.context.loaders.product.load(self._row.product_id)  # type: ignore[attr-defined]
-        return Product.from_row(row, info.context)  # type: ignore[arg-type,no-any-return]
+        row = await info.context.loaders.product.load(self.row["product_id"])
+        assert row is not None  # a key's product is never deleted
+        return Product.from_row(row, info.context)
 
     @strawberry.field(description="The devices it is activated on.")
     async def instances(self, info: Info[Context, None]) -> list[LicenseKeyInstance]:
@@ -140,13 +146,12 @@ class UpdateLicenseKeyPayload:
     user_errors: list[UserError]
 
 
-def _instance(row: models.LicenseKeyInstance | None) -> LicenseKeyInstance | None:
-    return LicenseKeyInstance.from_model(row) if row else None
-
-
 @strawberry.type
 class LicensingQuery:
-    @strawberry.field(description="Merchant: license keys, newest first, optionally filtered.")
+    @strawberry.field(
+        permission_classes=MERCHANT,
+        description="Merchant: license keys, newest first, optionally filtered.",
+    )
     async def license_keys(
         self,
         info: Info[Context, None],
@@ -156,7 +161,6 @@ class LicensingQuery:
         product_id: strawberry.ID | None = None,
         status: Annotated[LicenseKeyStatus | None, strawberry.argument()] = None,
     ) -> Connection[LicenseKey]:
-        info.context.require_merchant()
         page = await resolve.list_license_keys(
             info.context,
             first,
@@ -165,9 +169,12 @@ class LicensingQuery:
             product_id=str(product_id) if product_id else None,
             status=status,  # type: ignore[arg-type]
         )
-        return connection(page, [LicenseKey.from_model(row) for row in page.rows])
+        return connection(page, [LicenseKey.from_row(row) for row in page.rows])
 
-    @strawberry.field(description="One license key (merchant; or the customer's own).")
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="One license key (merchant; or the customer's own).",
+    )
     async def license_key(self, info: Info[Context, None], id: strawberry.ID) -> LicenseKey:
         return LicenseKey.from_model(await resolve.license_key(info.context, str(id)))
 
@@ -178,45 +185,54 @@ class LicensingMutation:
     async def activate_license_key(
         self, info: Info[Context, None], input: ActivateLicenseKeyInput
     ) -> ActivateLicenseKeyPayload:
-        row, errors = await user_errors(
-            lambda: resolve.activate(info.context, input.key, input.name)
+        return await payload(
+            info,
+            ActivateLicenseKeyPayload,
+            lambda: resolve.activate(info.context, input.key, input.name),
+            instance=LicenseKeyInstance.from_model,
         )
-        return ActivateLicenseKeyPayload(instance=_instance(row), user_errors=errors)
 
     @strawberry.mutation(description="Public: is this key (on this instance) valid now?")
     async def validate_license_key(
         self, info: Info[Context, None], input: ValidateLicenseKeyInput
     ) -> ValidateLicenseKeyPayload:
         instance_id = str(input.instance_id) if input.instance_id else None
-        result, errors = await user_errors(
-            lambda: resolve.validate(info.context, input.key, instance_id)
-        )
-        key = result.key if result else None
-        return ValidateLicenseKeyPayload(
-            valid=bool(result and result.valid),
-            license_key=LicenseKey.from_model(key) if key else None,
-            user_errors=errors,
+        return await payload(
+            info,
+            ValidateLicenseKeyPayload,
+            lambda: resolve.validate(info.context, input.key, instance_id),
+            failed={"valid": False},
+            valid=lambda result: result.valid,
+            license_key=lambda result: LicenseKey.from_model(result.key) if result.key else None,
         )
 
     @strawberry.mutation(description="Public: frees an activation of the key.")
     async def deactivate_license_key(
         self, info: Info[Context, None], input: DeactivateLicenseKeyInput
     ) -> DeactivateLicenseKeyPayload:
-        row, errors = await user_errors(
-            lambda: resolve.deactivate(info.context, input.key, str(input.instance_id))
+        return await payload(
+            info,
+            DeactivateLicenseKeyPayload,
+            lambda: resolve.deactivate(info.context, input.key, str(input.instance_id)),
+            instance=LicenseKeyInstance.from_model,
         )
-        return DeactivateLicenseKeyPayload(instance=_instance(row), user_errors=errors)
 
-    @strawberry.mutation(description="Customer: removes one of their own keys' devices.")
+    @strawberry.mutation(
+        permission_classes=CUSTOMER, description="Customer: removes one of their own keys' devices."
+    )
     async def deactivate_license_key_instance(
         self, info: Info[Context, None], input: DeactivateLicenseKeyInstanceInput
     ) -> DeactivateLicenseKeyInstancePayload:
-        row, errors = await user_errors(
-            lambda: resolve.deactivate_own_instance(info.context, str(input.instance_id))
+        return await payload(
+            info,
+            DeactivateLicenseKeyInstancePayload,
+            lambda: resolve.deactivate_own_instance(info.context, str(input.instance_id)),
+            instance=LicenseKeyInstance.from_model,
         )
-        return DeactivateLicenseKeyInstancePayload(instance=_instance(row), user_errors=errors)
 
-    @strawberry.mutation(description="Merchant: activation limit, disabled, expiry.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT, description="Merchant: activation limit, disabled, expiry."
+    )
     async def update_license_key(
         self, info: Info[Context, None], input: UpdateLicenseKeyInput
     ) -> UpdateLicenseKeyPayload:
@@ -225,7 +241,9 @@ class LicensingMutation:
         )
         limit = input.activations_limit if input.activations_limit is not strawberry.UNSET else None
         expires = input.expires_at if input.expires_at is not strawberry.UNSET else None
-        row, errors = await user_errors(
+        return await payload(
+            info,
+            UpdateLicenseKeyPayload,
             lambda: resolve.update_license_key(
                 info.context,
                 str(input.license_key_id),
@@ -233,8 +251,6 @@ class LicensingMutation:
                 disabled=input.disabled,
                 expires_at=expires,
                 clear=clear,
-            )
-        )
-        return UpdateLicenseKeyPayload(
-            license_key=LicenseKey.from_model(row) if row else None, user_errors=errors
+            ),
+            license_key=LicenseKey.from_model,
         )

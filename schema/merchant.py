@@ -10,14 +10,9 @@ from strawberry.types import Info
 from resolvers import merchant as resolve
 from resolvers.context import Context
 from schema.customer import Customer
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, payload
+from schema.permissions import MERCHANT, SIGNED_IN
 from schema.types import Business, Connection, connection
-
-
-def business_view(info: Info[Context, None], row: object) -> Business:
-    ctx = info.context
-    assert ctx.principal.mode is not None
-    return Business.from_model(row, ctx.principal.mode, ctx.settings.public_url)  # type: ignore[arg-type]
 
 
 @strawberry.input
@@ -56,15 +51,18 @@ def given(input: object, *names: str) -> dict[str, object]:
 
 @strawberry.type
 class MerchantQuery:
-    @strawberry.field(description="The business of the caller (API key or portal session).")
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="The business of the caller (API key or portal session).",
+    )
     async def business(self, info: Info[Context, None]) -> Business:
-        return business_view(info, await resolve.business(info.context))
+        return Business.from_profile(await resolve.business(info.context))
 
-    @strawberry.field(description="Merchant: one customer.")
+    @strawberry.field(permission_classes=MERCHANT, description="Merchant: one customer.")
     async def customer(self, info: Info[Context, None], id: strawberry.ID) -> Customer:
         return Customer.from_model(await resolve.customer(info.context, str(id)))
 
-    @strawberry.field(description="Merchant: customers, newest first.")
+    @strawberry.field(permission_classes=MERCHANT, description="Merchant: customers, newest first.")
     async def customers(
         self,
         info: Info[Context, None],
@@ -76,32 +74,38 @@ class MerchantQuery:
         ] = None,
     ) -> Connection[Customer]:
         page = await resolve.list_customers(info.context, first, after, email)
-        return connection(page, [Customer.from_model(row) for row in page.rows])
+        return connection(page, [Customer.from_row(row) for row in page.rows])
 
 
 @strawberry.type
 class MerchantMutation:
-    @strawberry.mutation(description="Merchant: adds a customer. Emails are unique per mode.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: adds a customer. Emails are unique per mode.",
+    )
     async def create_customer(
         self, info: Info[Context, None], input: CreateCustomerInput
     ) -> CreateCustomerPayload:
-        row, errors = await user_errors(
+        return await payload(
+            info,
+            CreateCustomerPayload,
             lambda: resolve.create_customer(
                 info.context, email=input.email, name=input.name, phone_number=input.phone_number
-            )
-        )
-        return CreateCustomerPayload(
-            customer=Customer.from_model(row) if row else None, user_errors=errors
+            ),
+            customer=Customer.from_model,
         )
 
-    @strawberry.mutation(description="Merchant: changes a customer's email, name or phone.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: changes a customer's email, name or phone.",
+    )
     async def update_customer(
         self, info: Info[Context, None], input: UpdateCustomerInput
     ) -> UpdateCustomerPayload:
         changes = given(input, "email", "name", "phone_number")
-        row, errors = await user_errors(
-            lambda: resolve.update_customer(info.context, str(input.customer_id), changes)
-        )
-        return UpdateCustomerPayload(
-            customer=Customer.from_model(row) if row else None, user_errors=errors
+        return await payload(
+            info,
+            UpdateCustomerPayload,
+            lambda: resolve.update_customer(info.context, str(input.customer_id), changes),
+            customer=Customer.from_model,
         )

@@ -2,45 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
 import models
 from resolvers import nodes as resolve
 from resolvers.context import Context
+from resolvers.merchant import BusinessProfile
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.customer import Customer
 from schema.licensing import LicenseKey, LicenseKeyInstance
-from schema.merchant import business_view
-from schema.types import Node
+from schema.permissions import SIGNED_IN
+from schema.types import Business, Node
 from schema.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
+
+# Views built from a model alone, and those that also read the request (money's language…).
+_VIEWS: dict[type[Any], Any] = {
+    models.Customer: Customer,
+    models.LicenseKey: LicenseKey,
+    models.LicenseKeyInstance: LicenseKeyInstance,
+    models.WebhookEndpoint: WebhookEndpoint,
+    models.WebhookEvent: WebhookEvent,
+    models.WebhookAttempt: WebhookAttempt,
+}
+_BILLING_VIEWS: dict[type[Any], Any] = {
+    models.Product: Product,
+    models.Subscription: Subscription,
+    models.Payment: Payment,
+    models.Invoice: Invoice,
+    models.PaymentMethod: PaymentMethod,
+}
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any object by its id, if the caller may see it.")
+    @strawberry.field(
+        permission_classes=SIGNED_IN, description="Any object by its id, if the caller may see it."
+    )
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node:
-        row = await resolve.node(info.context, str(id))
-        if isinstance(row, models.Business):
-            return business_view(info, row)
-        if isinstance(row, models.Customer):
-            return Customer.from_model(row)
-        for model, billing_view in (
-            (models.Product, Product),
-            (models.Subscription, Subscription),
-            (models.Payment, Payment),
-            (models.Invoice, Invoice),
-            (models.PaymentMethod, PaymentMethod),
-        ):
-            if isinstance(row, model):
-                return billing_view.from_model(row, info.context)  # type: ignore[no-any-return]
-        for model, view in (
-            (models.LicenseKey, LicenseKey),
-            (models.LicenseKeyInstance, LicenseKeyInstance),
-            (models.WebhookEndpoint, WebhookEndpoint),
-            (models.WebhookEvent, WebhookEvent),
-            (models.WebhookAttempt, WebhookAttempt),
-        ):
-            if isinstance(row, model):
-                return view.from_model(row)  # type: ignore[attr-defined]
-        raise TypeError(f"no GraphQL type for {type(row).__name__}")
+        found = await resolve.node(info.context, str(id))
+        if isinstance(found, BusinessProfile):
+            return Business.from_profile(found)
+        kind = type(found)
+        if kind in _BILLING_VIEWS:
+            return _BILLING_VIEWS[kind].from_model(found, info.context)  # type: ignore[no-any-return]
+        if kind in _VIEWS:
+            return _VIEWS[kind].from_model(found)  # type: ignore[no-any-return]
+        raise TypeError(f"no GraphQL type for {kind.__name__}")

@@ -8,8 +8,9 @@ from strawberry.types import Info
 from resolvers import portal as resolve
 from resolvers.context import Context
 from schema.customer import Customer
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, payload
 from schema.merchant import given
+from schema.permissions import CUSTOMER
 
 
 @strawberry.input
@@ -37,26 +38,28 @@ class UpdateProfilePayload:
 
 @strawberry.type
 class PortalQuery:
-    @strawberry.field(description="The signed-in customer (portal session).")
+    @strawberry.field(
+        permission_classes=CUSTOMER, description="The signed-in customer (portal session)."
+    )
     def me(self, info: Info[Context, None]) -> Customer:
-        customer_id = resolve.signed_in_customer(info.context)
-        return Customer.of_session(customer_id, lambda: resolve.me(info.context))
+        return Customer.of_session(info.context.customer_id, lambda: resolve.me(info.context))
 
 
 @strawberry.type
 class PortalMutation:
-    @strawberry.mutation(description="Customer: edits their own name, phone and email.")
+    @strawberry.mutation(
+        permission_classes=CUSTOMER,
+        description="Customer: edits their own name, phone and email.",
+    )
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput
     ) -> UpdateProfilePayload:
         changes = given(input, "name", "email", "phone_number", "locale")
-        result, errors = await user_errors(lambda: resolve.update_profile(info.context, changes))
-        if result is None:
-            return UpdateProfilePayload(
-                customer=None, email_confirmation_sent=False, user_errors=errors
-            )
-        return UpdateProfilePayload(
-            customer=Customer.from_model(result.customer),
-            email_confirmation_sent=result.email_confirmation_sent,
-            user_errors=[],
+        return await payload(
+            info,
+            UpdateProfilePayload,
+            lambda: resolve.update_profile(info.context, changes),
+            failed={"email_confirmation_sent": False},
+            customer=lambda result: Customer.from_model(result.customer),
+            email_confirmation_sent=lambda result: result.email_confirmation_sent,
         )

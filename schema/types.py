@@ -1,4 +1,4 @@
-"""Object types: views over models, built with `from_model`, with plain attribute fields."""
+"""Object types every area shares: the business, its look, connections and Node."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 import models
-from services.business_settings import Branding as BrandingValues
-from services.business_settings import branding_of
-from services.businesses import portal_login_url
-from services.pagination import Page
+from resolvers.merchant import BusinessProfile
+from resolvers.types import Branding as BrandingValues
+from resolvers.types import Page
 
 Mode = strawberry.enum(models.Mode, description="TEST or LIVE; it comes from the credential.")
 
@@ -62,14 +61,15 @@ class Business(Node):
     branding: Branding
 
     @classmethod
-    def from_model(cls, row: models.Business, mode: models.Mode, public_url: str) -> Business:
+    def from_profile(cls, profile: BusinessProfile) -> Business:
+        row = profile.business
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
             support_email=row.support_email,
-            portal_login_url=portal_login_url(public_url, row.id, mode),
+            portal_login_url=profile.portal_login_url,
             locale=row.locale,
-            branding=Branding.from_values(branding_of(row)),
+            branding=Branding.from_values(profile.branding),
         )
 
 
@@ -98,32 +98,32 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    _page: strawberry.Private[Page[object]]
+    page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="All matching objects, across pages.")
     async def total_count(self) -> int:
-        return await self._page.total_count()
+        return await self.page.total_count()
 
 
 class Deferred:
     """An awaitable field value, computed only if a query asks for the field: graphql-core
     awaits whatever a plain attribute field holds that is awaitable."""
 
-    __slots__ = ("_args", "_function")
+    __slots__ = ("args", "function")
 
     def __init__(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        self._function = function
-        self._args = args
+        self.function = function
+        self.args = args
 
     def __await__(self) -> Any:
-        return self._function(*self._args).__await__()
+        return self.function(*self.args).__await__()
 
 
-async def _cursor(page: Page[object], index: int) -> str:
+async def _cursor(page: Page[Any], index: int) -> str:
     return page.cursor(index)
 
 
-def connection(page: Page[object], nodes: list[T], *, cursors: bool = True) -> Connection[T]:
+def connection(page: Page[Any], nodes: list[T], *, cursors: bool = True) -> Connection[T]:
     """`cursors=False` when the query does not ask for the edges' cursors: they are then
     encoded only if something awaits them."""
     if cursors:
@@ -136,5 +136,5 @@ def connection(page: Page[object], nodes: list[T], *, cursors: bool = True) -> C
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        _page=page,
+        page=page,
     )

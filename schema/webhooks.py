@@ -13,10 +13,12 @@ from strawberry.types import Info
 from models import webhooks as models
 from resolvers import webhooks as resolve
 from resolvers.context import Context
-from schema.errors import UserError, user_errors
+from resolvers.rows import as_row
+from resolvers.types import Row
+from schema.errors import UserError, payload
 from schema.merchant import given
+from schema.permissions import MERCHANT
 from schema.types import Connection, Node, connection
-from services.webhooks.event_types import EVENT_TYPES
 
 WebhookDeliveryStatus = strawberry.enum(
     models.WebhookDeliveryStatus, description="Where one event stands with one endpoint."
@@ -46,19 +48,25 @@ class WebhookEndpoint(Node):
     created_at: datetime
 
     @classmethod
-    def from_model(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:
+    def from_row(cls, row: Row) -> WebhookEndpoint:
+        event_types = row["event_types"]
+        reason = row["disabled_reason"]
         return cls(
-            id=strawberry.ID(row.id),
-            url=row.url,
-            description=row.description,
-            event_types=list(row.event_types) if row.event_types is not None else None,
-            disabled=row.disabled_at is not None,
-            disabled_at=row.disabled_at,
-            disabled_reason=row.disabled_reason,  # type: ignore[arg-type]
-            failing_since=row.failing_since,
-            previous_secret_expires_at=row.previous_secret_expires_at,
-            created_at=row.created_at,
+            id=strawberry.ID(row["id"]),
+            url=row["url"],
+            description=row["description"],
+            event_types=list(event_types) if event_types is not None else None,
+            disabled=row["disabled_at"] is not None,
+            disabled_at=row["disabled_at"],
+            disabled_reason=models.WebhookDisabledReason(reason) if reason else None,
+            failing_since=row["failing_since"],
+            previous_secret_expires_at=row["previous_secret_expires_at"],
+            created_at=row["created_at"],
         )
+
+    @classmethod
+    def from_model(cls, instance: models.WebhookEndpoint) -> WebhookEndpoint:
+        return cls.from_row(as_row(instance))
 
 
 async def _endpoint(info: Info[Context, None], endpoint_id: str) -> WebhookEndpoint:
@@ -78,17 +86,21 @@ class WebhookAttempt(Node):
     endpoint_id: strawberry.ID
 
     @classmethod
-    def from_model(cls, row: models.WebhookAttempt) -> WebhookAttempt:
+    def from_row(cls, row: Row) -> WebhookAttempt:
         return cls(
-            id=strawberry.ID(row.id),
-            attempt_number=row.attempt,
-            succeeded=row.succeeded,
-            response_status=row.response_status,
-            duration_ms=row.duration_ms,
-            error=row.error,
-            created_at=row.created_at,
-            endpoint_id=strawberry.ID(row.endpoint_id),  # type: ignore[attr-defined]
+            id=strawberry.ID(row["id"]),
+            attempt_number=row["attempt"],
+            succeeded=row["succeeded"],
+            response_status=row["response_status"],
+            duration_ms=row["duration_ms"],
+            error=row["error"],
+            created_at=row["created_at"],
+            endpoint_id=strawberry.ID(row["endpoint_id"]),
         )
+
+    @classmethod
+    def from_model(cls, instance: models.WebhookAttempt) -> WebhookAttempt:
+        return cls.from_row(as_row(instance))
 
     @strawberry.field
     async def endpoint(self, info: Info[Context, None]) -> WebhookEndpoint:
@@ -133,13 +145,17 @@ class WebhookEvent(Node):
     created_at: datetime
 
     @classmethod
-    def from_model(cls, row: models.WebhookEvent) -> WebhookEvent:
+    def from_row(cls, row: Row) -> WebhookEvent:
         return cls(
-            id=strawberry.ID(row.id),
-            type=row.type,
-            payload=row.payload,
-            created_at=row.created_at,
+            id=strawberry.ID(row["id"]),
+            type=row["type"],
+            payload=row["payload"],
+            created_at=row["created_at"],
         )
+
+    @classmethod
+    def from_model(cls, instance: models.WebhookEvent) -> WebhookEvent:
+        return cls.from_row(as_row(instance))
 
     @strawberry.field(description="One per endpoint it went to (and per redelivery), newest first.")
     async def deliveries(self, info: Info[Context, None]) -> list[WebhookDelivery]:
@@ -159,7 +175,7 @@ class WebhookEvent(Node):
         page = await resolve.list_attempts(
             info.context, str(self.id), first, after, str(endpoint_id) if endpoint_id else None
         )
-        return connection(page, [WebhookAttempt.from_model(row) for row in page.rows])
+        return connection(page, [WebhookAttempt.from_row(row) for row in page.rows])
 
 
 @strawberry.input
@@ -242,26 +258,27 @@ class RedeliverEventPayload:
     user_errors: list[UserError]
 
 
-def _view(row: models.WebhookEndpoint | None) -> WebhookEndpoint | None:
-    return WebhookEndpoint.from_model(row) if row else None
-
-
 @strawberry.type
 class WebhooksQuery:
-    @strawberry.field(description="Merchant: webhook endpoints, newest first.")
+    @strawberry.field(
+        permission_classes=MERCHANT, description="Merchant: webhook endpoints, newest first."
+    )
     async def webhook_endpoints(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[WebhookEndpoint]:
         page = await resolve.list_endpoints(info.context, first, after)
-        return connection(page, [WebhookEndpoint.from_model(row) for row in page.rows])
+        return connection(page, [WebhookEndpoint.from_row(row) for row in page.rows])
 
-    @strawberry.field(description="Merchant: one webhook endpoint.")
+    @strawberry.field(permission_classes=MERCHANT, description="Merchant: one webhook endpoint.")
     async def webhook_endpoint(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> WebhookEndpoint:
         return WebhookEndpoint.from_model(await resolve.endpoint(info.context, str(id)))
 
-    @strawberry.field(description="Merchant: events, newest first, optionally filtered.")
+    @strawberry.field(
+        permission_classes=MERCHANT,
+        description="Merchant: events, newest first, optionally filtered.",
+    )
     async def webhook_events(
         self,
         info: Info[Context, None],
@@ -282,86 +299,99 @@ class WebhooksQuery:
             endpoint_id=str(endpoint_id) if endpoint_id else None,
             event_types=event_types,
         )
-        return connection(page, [WebhookEvent.from_model(row) for row in page.rows])
+        return connection(page, [WebhookEvent.from_row(row) for row in page.rows])
 
-    @strawberry.field(description="Merchant: one event.")
+    @strawberry.field(permission_classes=MERCHANT, description="Merchant: one event.")
     async def webhook_event(self, info: Info[Context, None], id: strawberry.ID) -> WebhookEvent:
         return WebhookEvent.from_model(await resolve.event(info.context, str(id)))
 
     @strawberry.field(description="The event types an endpoint can subscribe to.")
     def webhook_event_types(self) -> list[str]:
-        return list(EVENT_TYPES)
+        return resolve.event_types()
 
 
 @strawberry.type
 class WebhooksMutation:
-    @strawberry.mutation(description="Merchant: adds an endpoint; its secret is shown only here.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: adds an endpoint; its secret is shown only here.",
+    )
     async def create_webhook_endpoint(
         self, info: Info[Context, None], input: CreateWebhookEndpointInput
     ) -> CreateWebhookEndpointPayload:
-        made, errors = await user_errors(
+        return await payload(
+            info,
+            CreateWebhookEndpointPayload,
             lambda: resolve.create_endpoint(
                 info.context,
                 url=input.url,
                 event_types=input.event_types,
                 description=input.description,
-            )
-        )
-        return CreateWebhookEndpointPayload(
-            webhook_endpoint=_view(made.endpoint if made else None),
-            secret=made.secret if made else None,
-            user_errors=errors,
+            ),
+            webhook_endpoint=lambda made: WebhookEndpoint.from_model(made.endpoint),
+            secret=lambda made: made.secret,
         )
 
-    @strawberry.mutation(description="Merchant: changes an endpoint, or turns it off or on.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: changes an endpoint, or turns it off or on.",
+    )
     async def update_webhook_endpoint(
         self, info: Info[Context, None], input: UpdateWebhookEndpointInput
     ) -> UpdateWebhookEndpointPayload:
         changes = given(input, "url", "event_types", "description")
         if changes.get("url", "") is None:
             del changes["url"]  # an endpoint always has a URL: null leaves it as it is
-        row, errors = await user_errors(
+        return await payload(
+            info,
+            UpdateWebhookEndpointPayload,
             lambda: resolve.update_endpoint(
                 info.context, str(input.webhook_endpoint_id), changes, input.disabled
-            )
+            ),
+            webhook_endpoint=WebhookEndpoint.from_model,
         )
-        return UpdateWebhookEndpointPayload(webhook_endpoint=_view(row), user_errors=errors)
 
-    @strawberry.mutation(description="Merchant: deletes an endpoint with its delivery log.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: deletes an endpoint with its delivery log.",
+    )
     async def delete_webhook_endpoint(
         self, info: Info[Context, None], input: DeleteWebhookEndpointInput
     ) -> DeleteWebhookEndpointPayload:
-        row, errors = await user_errors(
-            lambda: resolve.delete_endpoint(info.context, str(input.webhook_endpoint_id))
+        return await payload(
+            info,
+            DeleteWebhookEndpointPayload,
+            lambda: resolve.delete_endpoint(info.context, str(input.webhook_endpoint_id)),
+            webhook_endpoint=WebhookEndpoint.from_model,
         )
-        return DeleteWebhookEndpointPayload(webhook_endpoint=_view(row), user_errors=errors)
 
     @strawberry.mutation(
-        description="Merchant: a new signing secret; the old one keeps signing for 24 hours."
+        permission_classes=MERCHANT,
+        description="Merchant: a new signing secret; the old one keeps signing for 24 hours.",
     )
     async def rotate_webhook_secret(
         self, info: Info[Context, None], input: RotateWebhookSecretInput
     ) -> RotateWebhookSecretPayload:
-        made, errors = await user_errors(
-            lambda: resolve.rotate_secret(info.context, str(input.webhook_endpoint_id))
-        )
-        return RotateWebhookSecretPayload(
-            webhook_endpoint=_view(made.endpoint if made else None),
-            secret=made.secret if made else None,
-            user_errors=errors,
+        return await payload(
+            info,
+            RotateWebhookSecretPayload,
+            lambda: resolve.rotate_secret(info.context, str(input.webhook_endpoint_id)),
+            webhook_endpoint=lambda made: WebhookEndpoint.from_model(made.endpoint),
+            secret=lambda made: made.secret,
         )
 
-    @strawberry.mutation(description="Merchant: sends an event again, starting now.")
+    @strawberry.mutation(
+        permission_classes=MERCHANT, description="Merchant: sends an event again, starting now."
+    )
     async def redeliver_event(
         self, info: Info[Context, None], input: RedeliverEventInput
     ) -> RedeliverEventPayload:
         endpoint_id = str(input.webhook_endpoint_id) if input.webhook_endpoint_id else None
-        result, errors = await user_errors(
-            lambda: resolve.redeliver_event(info.context, str(input.event_id), endpoint_id)
-        )
-        event, deliveries = result if result else (None, [])
-        return RedeliverEventPayload(
-            webhook_event=WebhookEvent.from_model(event) if event else None,
-            deliveries=[WebhookDelivery.from_model(row) for row in deliveries],
-            user_errors=errors,
+        return await payload(
+            info,
+            RedeliverEventPayload,
+            lambda: resolve.redeliver_event(info.context, str(input.event_id), endpoint_id),
+            failed={"deliveries": []},
+            webhook_event=lambda result: WebhookEvent.from_model(result[0]),
+            deliveries=lambda result: [WebhookDelivery.from_model(row) for row in result[1]],
         )

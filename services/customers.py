@@ -10,12 +10,14 @@ from models.clock import now
 from models.ids import well_formed
 from services.errors import NotFound, ServiceError
 from services.events import customer_event
-from services.pagination import Page, paginate
+from services.pagination import OrmPageQuery, Page, keyset_page
 from services.scope import Scope
-from services.sql import Row, select
+from services.sql import Row, fetch_rows, typed
 from services.validation import clean_name, email_key, normalize_email, normalize_phone
 
 UNSET = object()
+# What a customer's view shows.
+CUSTOMER_COLUMNS = ("id", "email", "name", "phone_number", "locale", "created_at")
 MAX_EMAIL_LENGTH = 320
 LOCALES = ("en", "de")
 
@@ -44,15 +46,14 @@ async def get_customer_row(scope: Scope, customer_id: str) -> Row:
     """`get_customer` as a row (services/sql.py), for reads that need no model behaviour."""
     if scope.customer_id is not None and scope.customer_id != customer_id:
         raise NotFound("customer")
-    rows = await select(
-        Customer,
-        "SELECT id, email, name, phone_number, locale, created_at FROM customer "
+    rows = await fetch_rows(
+        f"SELECT {', '.join(CUSTOMER_COLUMNS)} FROM customer "  # noqa: S608
         "WHERE id = ? AND business_id = ? AND mode = ?",
         [customer_id, scope.business_id, scope.mode],
     )
     if not rows:
         raise NotFound("customer", field=["customerId"])
-    return rows[0]
+    return typed(Customer, rows[0])
 
 
 async def find_customer_by_email(scope: Scope, email: str) -> Customer | None:
@@ -73,7 +74,7 @@ async def list_customers(
                 field=["email"],
             )
         query = query.filter(email_normalized=email_key(email.strip()))
-    return await paginate(query, first, after)
+    return await keyset_page(OrmPageQuery(query, CUSTOMER_COLUMNS), first, after)
 
 
 async def create_customer(

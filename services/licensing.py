@@ -27,8 +27,9 @@ from models.clock import now
 from models.ids import well_formed
 from services.errors import NotFound, ServiceError
 from services.events import record_event
-from services.pagination import Page, paginate
+from services.pagination import OrmPageQuery, Page, keyset_page
 from services.scope import Scope
+from services.sql import Row
 from services.validation import clean_name
 
 _KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to copy by hand
@@ -41,10 +42,12 @@ def new_license_key(mode: Mode) -> str:
     return ("TEST-" if mode == Mode.TEST else "") + "-".join(groups)
 
 
-def status_of(key: LicenseKey, subscription_status: SubscriptionStatus | None) -> LicenseKeyStatus:
-    if key.disabled:
+def status_of(
+    disabled: bool, expires_at: datetime | None, subscription_status: SubscriptionStatus | None
+) -> LicenseKeyStatus:
+    if disabled:
         return LicenseKeyStatus.DISABLED
-    if key.expires_at is not None and key.expires_at <= now():
+    if expires_at is not None and expires_at <= now():
         return LicenseKeyStatus.EXPIRED
     if subscription_status in ENDED:
         return LicenseKeyStatus.EXPIRED
@@ -123,7 +126,7 @@ async def list_license_keys(
     customer_id: str | None = None,
     product_id: str | None = None,
     status: LicenseKeyStatus | None = None,
-) -> Page[LicenseKey]:
+) -> Page[Row]:
     query = LicenseKey.filter(**scope.filters())
     if customer_id is not None:
         query = query.filter(customer_id=customer_id)
@@ -131,7 +134,22 @@ async def list_license_keys(
         query = query.filter(product_id=product_id)
     if status is not None:
         query = query.filter(_status_filter(status))
-    return await paginate(query, first, after)
+    return await keyset_page(OrmPageQuery(query, LICENSE_KEY_COLUMNS), first, after)
+
+
+# What a license key's view shows and needs (its status follows its subscription).
+LICENSE_KEY_COLUMNS = (
+    "id",
+    "key",
+    "disabled",
+    "activations_limit",
+    "instances_count",
+    "expires_at",
+    "created_at",
+    "customer_id",
+    "product_id",
+    "subscription_id",
+)
 
 
 def _status_filter(status: LicenseKeyStatus) -> Q:
@@ -222,7 +240,7 @@ async def _key_by_value(value: str) -> LicenseKey:
 
 async def _current_status(key: LicenseKey) -> LicenseKeyStatus:
     statuses = await subscription_statuses([key])
-    return status_of(key, statuses.get(key.subscription_id))  # type: ignore[attr-defined]
+    return status_of(key.disabled, key.expires_at, statuses.get(key.subscription_id))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,39 @@
-"""Keyset pagination, newest first, on (created_at, id): stable while rows are added."""
+"""Keyset pagination, newest first, on (created_at, id): stable while rows are added. One pager
+for every list: it decodes the cursor, asks its query for one row more than the page, and
+tells whether there is a next page. A query is either the ORM's (`OrmPageQuery`, rows through
+`.values()`) or a hand-written statement with related rows (services/billing/related_rows.py)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tortoise.expressions import Q
-from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.ids import well_formed
 from services.errors import ServiceError
-from services.sql import Row, as_datetime, select, select_tuples
+from services.sql import Row
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+MAX_CURSOR_LENGTH = 200
 
 T = TypeVar("T")
+Key = tuple[datetime, str]  # (created_at, id): what a cursor encodes
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
     rows: list[T]
-    keys: list[tuple[datetime, str]]  # (created_at, id) of each row, what a cursor encodes
+    keys: list[Key]
     has_next_page: bool
-    total_count: Any  # an awaitable factory, so the COUNT runs only when asked for
+    # Runs the COUNT only when a query asks for totalCount.
+    total_count: Callable[[], Awaitable[int]]
 
     def cursor(self, index: int) -> str:
         """Encoded when asked for: most queries never read the cursor of every edge."""
@@ -44,10 +49,7 @@ def encode_cursor(created_at: datetime, object_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-MAX_CURSOR_LENGTH = 200
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> Key:
     """The (created_at in UTC, id) a cursor holds; BAD_USER_INPUT for anything we did not
     write (too long, not base64, an id of the wrong form, a time out of range)."""
     try:
@@ -71,135 +73,54 @@ def page_size(first: int | None) -> int:
     return min(first, MAX_PAGE)
 
 
-async def paginate(query: QuerySet[Any], first: int | None, after: str | None) -> Page[Any]:
-    size = page_size(first)
-    count_query = query.count
-
-    async def total_count() -> int:
-        return await count_query()
-
-    if after:
-        created, object_id = decode_cursor(after)
-        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id))
-    rows = list(await query.order_by("-created_at", "-id").limit(size + 1))
-    has_next = len(rows) > size
-    rows = rows[:size]
-    keys = [(row.created_at, row.id) for row in rows]
-    return Page(rows=rows, keys=keys, has_next_page=has_next, total_count=total_count)
-
-
-async def _no_rows() -> int:
+async def no_rows() -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class Join:
-    """A to-one relation read with a page in the same SELECT (a LEFT JOIN on `column`). Its
-    `columns` (which include `id`) come back as a dict under `name` in each row, or None where
-    `column` is NULL."""
-
-    name: str
-    model: type[Model]
-    column: str
-    columns: tuple[str, ...]
+EMPTY: Page[Any] = Page(rows=[], keys=[], has_next_page=False, total_count=no_rows)
 
 
-@dataclass(frozen=True)
-class _PageStatements:
-    first_page: str
-    next_page: str  # with the keyset condition for `after`
-    count: str
-    own: tuple[str, ...]  # the names of the page's own values, in the order selected
-    # Per join: its name, columns, where its values start and end, where its id is.
-    parts: tuple[tuple[str, tuple[str, ...], int, int, int], ...]
+class PageQuery(Protocol):
+    """The rows of one list, newest first."""
+
+    async def rows(self, limit: int, after: Key | None) -> list[Row]:
+        """At most `limit` typed rows (with `id` and `created_at`) before `after`."""
+        ...
+
+    async def count(self) -> int: ...
 
 
-@lru_cache(maxsize=256)
-def _page_statements(
-    model: type[Model],
-    columns: tuple[str, ...],
-    where: tuple[str, ...],
-    joins: tuple[Join, ...],
-    computed: tuple[tuple[str, str], ...],
-) -> _PageStatements:
-    """The SQL of a page, written once per shape. Table and column names come from code; every
-    value is a parameter."""
-    names = [*where, *columns, *(name for name, _ in computed)]
-    names += [c for join in joins for c in join.columns]
-    assert all(name.isidentifier() for name in names)
-    table = model._meta.db_table
-    conditions = " AND ".join(f"t.{column} = ?" for column in where)
-    selected = [f"t.{c}" for c in columns]
-    selected += [f"({sql}) AS {name}" for name, sql in computed]
-    joined = []
-    for n, join in enumerate(joins):
-        alias = f"j{n}"
-        selected += [f"{alias}.{c} AS {join.name}__{c}" for c in join.columns]
-        joined.append(
-            f" LEFT JOIN {join.model._meta.db_table} {alias} ON {alias}.id = t.{join.column}"
-        )
-    tables = f"{table} t{''.join(joined)}"
-    head = f"SELECT {', '.join(selected)} FROM {tables} WHERE {conditions}"  # noqa: S608
-    order = " ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
-    keyset = " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
-    own = (*columns, *(name for name, _ in computed))
-    parts = []
-    offset = len(own)
-    for join in joins:
-        width = len(join.columns)
-        parts.append((join.name, join.columns, offset, offset + width, join.columns.index("id")))
-        offset += width
-    return _PageStatements(
-        first_page=head + order,
-        next_page=head + keyset + order,
-        count=f"SELECT COUNT(*) AS n FROM {table} t WHERE {conditions}",  # noqa: S608
-        own=own,
-        parts=tuple(parts),
-    )
-
-
-async def paginate_rows(
-    model: type[Model],
-    columns: tuple[str, ...],
-    where: dict[str, Any] | None,
-    first: int | None,
-    after: str | None,
-    joins: tuple[Join, ...] = (),
-    computed: tuple[tuple[str, str], ...] = (),
-) -> Page[Row]:
-    """The same keyset page as `paginate`, read with one hand-written SELECT into dicts (see
-    services/sql.py): the `columns` (with `id` and `created_at`) of `model`'s table, and the
-    `joins` in the same statement. `where` maps column names, which come from code, to the
-    values they must equal; None means the caller may see nothing. `computed` adds columns:
-    (name, an SQL expression from code over the page's table `t`)."""
+async def keyset_page(query: PageQuery | None, first: int | None, after: str | None) -> Page[Row]:
+    """A page of `query`'s rows; `query` None means the caller may see nothing (an empty page,
+    after the arguments were checked like any other's)."""
     size = page_size(first)
     start = decode_cursor(after) if after else None
-    if where is None:
-        return Page(rows=[], keys=[], has_next_page=False, total_count=_no_rows)
-    statements = _page_statements(model, columns, tuple(where), joins, computed)
-    params: list[Any] = list(where.values())
+    if query is None:
+        return EMPTY
+    rows = await query.rows(size + 1, start)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    keys = [(row["created_at"], row["id"]) for row in rows]
+    return Page(rows=rows, keys=keys, has_next_page=has_next, total_count=query.count)
 
-    async def total_count() -> int:
-        [row] = await select(model, statements.count, params)
-        return int(row["n"])
 
-    if start is None:
-        records = await select_tuples(model, statements.first_page, [*params, size + 1])
-    else:
-        created = start[0]  # in UTC: SQLite compares the text Tortoise wrote
-        keyset = [created, created, start[1]]
-        records = await select_tuples(model, statements.next_page, [*params, *keyset, size + 1])
-    has_next = len(records) > size
-    own, parts = statements.own, statements.parts
-    rows: list[Row] = []
-    keys = []
-    for record in records[:size]:
-        row = dict(zip(own, record, strict=False))
-        row["created_at"] = created_at = as_datetime(row["created_at"])
-        keys.append((created_at, row["id"]))
-        for name, join_columns, first_value, last_value, id_at in parts:
-            values = record[first_value:last_value]
-            joined = None if values[id_at] is None else dict(zip(join_columns, values, strict=True))
-            row[name] = joined
-        rows.append(row)
-    return Page(rows=rows, keys=keys, has_next_page=has_next, total_count=total_count)
+@dataclass(frozen=True)
+class OrmPageQuery:
+    """A list the ORM filters (any condition its QuerySet can say), read with `.values()`."""
+
+    query: QuerySet[Any]
+    columns: Sequence[str]
+
+    async def rows(self, limit: int, after: Key | None) -> list[Row]:
+        query = self.query
+        if after is not None:
+            created, object_id = after
+            # The first bound alone is a range on the (…, created_at, id) index.
+            query = query.filter(created_at__lte=created).filter(
+                Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id)
+            )
+        ordered = query.order_by("-created_at", "-id").limit(limit)
+        return list(await ordered.values(*self.columns))
+
+    async def count(self) -> int:
+        return await self.query.count()

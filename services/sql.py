@@ -1,26 +1,24 @@
-"""Hand-written SELECTs for hot read paths, run on Tortoise's connection, rows as dicts.
+"""Hand-written SELECTs for the read paths people wait for, through Tortoise's public client
+calls (`execute_query_dict`), rows as typed dicts.
 
-The portal dashboard reads a few hundred rows per request; building each query through the
-ORM's query builder and each row into a model object costs more than everything else in the
-request (measured in scripts/bench_dashboard.py). Reads that need no model behaviour go through
-here: the SQL is written once with `?` placeholders (rewritten to `$1, $2, …` for PostgreSQL),
-values come back as the driver gives them, and the view that reads a row converts the columns
-it shows (`as_datetime`, `as_bool`). Writes always go through the models.
+The portal dashboard reads a few hundred rows per request; the ORM's query builder and model
+objects cost more than the rest of the request (scripts/bench_dashboard.py). Reads that need no
+model behaviour come through here: the SQL is written once with `?` placeholders (numbered
+`$1, $2, …` for PostgreSQL), and each value comes back typed as the model's field declares it
+(`typed`): SQLite hands back timestamps as text and booleans as 0/1. Writes go through the models.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-import ciso8601
 from tortoise import connections
-from tortoise.exceptions import OperationalError
 from tortoise.models import Model
 
 Row = dict[str, Any]
@@ -33,136 +31,49 @@ def _numbered(sql: str) -> str:
     return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
 
 
-def _client(model: type[Model]) -> Any:
-    # connections.get honours a surrounding in_transaction(), like the models' own queries.
-    return connections.get(model._meta.default_connection or "default")
-
-
-async def select(model: type[Model], sql: str, params: Sequence[Any] = ()) -> list[Row]:
-    """Runs `sql` on the connection of `model`'s app. Enum parameters go in as their values."""
-    client = _client(model)
+async def fetch_rows(sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """Runs `sql` on the current connection (that of a surrounding `in_transaction()`, if any);
+    enum parameters go in as their values. Values come back as the driver gives them."""
+    client = connections.get("default")
     values = [param.value if isinstance(param, Enum) else param for param in params]
-    if client.capabilities.dialect == "sqlite":
-        return [dict(record) for record in await _sqlite_select(client, sql, values)]
     if client.capabilities.dialect == "postgres":
         sql = _numbered(sql)
     return list(await client.execute_query_dict(sql, values))
 
 
-async def select_tuples(
-    model: type[Model], sql: str, params: Sequence[Any] = ()
-) -> list[tuple[Any, ...]]:
-    """Like `select`, with a tuple of values per row in the order selected: for splitting a row
-    of joined tables into one dict per table without building the whole row as a dict first."""
-    client = _client(model)
-    values = [param.value if isinstance(param, Enum) else param for param in params]
-    if client.capabilities.dialect == "sqlite":
-        records = await _sqlite_select(client, sql, values)
-    else:
-        if client.capabilities.dialect == "postgres":
-            sql = _numbered(sql)
-        _, records = await client.execute_query(sql, values)
-    return [tuple(record) for record in records]
-
-
-# SQLite: the SELECTs that resolvers issue in the same turn of the event loop (the lists of
-# one dashboard start together) run in one trip to the connection's thread instead of one
-# trip each. The SQLite connection runs one statement at a time anyway; each trip costs a
-# thread hand-off both ways (~0.1 ms), and between trips the next statement would wait for
-# whatever the event loop does with the previous result.
-
-
-class _Batch:
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.client = client
-        self.loop = loop
-        self.statements: list[tuple[str, list[Any], asyncio.Future[list[Any]]]] = []
-
-
-_batches: dict[int, _Batch] = {}
-
-
-def _sqlite_select(client: Any, sql: str, values: list[Any]) -> asyncio.Future[list[Any]]:
-    loop = asyncio.get_running_loop()
-    batch = _batches.get(id(client))
-    if batch is None or batch.client is not client or batch.loop is not loop:
-        batch = _batches[id(client)] = _Batch(client, loop)
-        loop.call_soon(_start, batch, loop, _TURNS)
-    future: asyncio.Future[list[Any]] = loop.create_future()
-    batch.statements.append((sql, values, future))
-    return future
-
-
-# Turns of the loop a batch waits for more statements: a DataLoader started in the same turn
-# as the lists (the dashboard's saved cards) issues its SELECT two turns later.
-_TURNS = 3
-
-
-def _start(batch: _Batch, loop: asyncio.AbstractEventLoop, turns: int) -> None:
-    if turns > 1:
-        loop.call_soon(_start, batch, loop, turns - 1)
-        return
-    if _batches.get(id(batch.client)) is batch:
-        del _batches[id(batch.client)]
-    task = asyncio.ensure_future(_run(batch))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-
-
-_running: set[asyncio.Task[None]] = set()
-
-
-async def _run(batch: _Batch) -> None:
-    client, statements = batch.client, batch.statements
-    try:
-        async with client.acquire_connection() as connection:
-            for sql, values, _ in statements:
-                client.log.debug("%s: %s", sql, values)  # as Tortoise logs every statement
-            # aiosqlite runs functions on its connection's thread through `_execute` (its
-            # public calls take one statement each); pyproject.toml pins the versions read.
-            results = await connection._execute(
-                _fetch_all, connection._conn, [(sql, values) for sql, values, _ in statements]
-            )
-    except Exception as error:
-        for _, _, future in statements:
-            if not future.done():
-                future.set_exception(error)
-        return
-    except BaseException:  # cancelled: so are the statements waiting for it
-        for _, _, future in statements:
-            future.cancel()
-        raise
-    for (_, _, future), result in zip(statements, results, strict=True):
-        if future.done():
-            continue
-        if isinstance(result, Exception):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
-
-
-def _fetch_all(
-    connection: sqlite3.Connection, statements: list[tuple[str, list[Any]]]
-) -> list[Any]:
-    """On the connection's thread: each statement's rows, or the error it raised."""
-    results: list[Any] = []
-    for sql, values in statements:
-        try:
-            cursor = connection.execute(sql, values)
-            try:
-                results.append(cursor.fetchall())
-            finally:
-                cursor.close()
-        except sqlite3.Error as error:
-            results.append(OperationalError(str(error)))
-        except Exception as error:  # e.g. a value sqlite3 cannot bind: this statement's alone
-            results.append(error)
-    return results
-
-
 def placeholders(count: int) -> str:
     """`?, ?, ?` for an IN list of `count` values (at least one: `IN ()` is not SQL)."""
     return ", ".join("?" * max(count, 1))
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What a table's columns hold, read from the model's public `describe()`."""
+
+    table: str
+    datetimes: frozenset[str]
+    booleans: frozenset[str]
+    jsons: frozenset[str]
+
+
+@cache
+def columns_of(model: type[Model]) -> Columns:
+    described = model.describe(serializable=True)
+    fields = [described["pk_field"], *described["data_fields"]]
+    by_type: dict[str, set[str]] = {
+        "DatetimeField": set(),
+        "BooleanField": set(),
+        "JSONField": set(),
+    }
+    for field in fields:
+        if field["field_type"] in by_type:
+            by_type[field["field_type"]].add(field["db_column"])
+    return Columns(
+        table=described["table"],
+        datetimes=frozenset(by_type["DatetimeField"]),
+        booleans=frozenset(by_type["BooleanField"]),
+        jsons=frozenset(by_type["JSONField"]),
+    )
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
@@ -171,7 +82,7 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        value = ciso8601.parse_datetime(value)
+        value = datetime.fromisoformat(value)
     if value.tzinfo is UTC:  # what both drivers give for what Tortoise wrote
         return value
     if value.tzinfo is None:
@@ -179,29 +90,39 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def as_bool(value: Any) -> bool:
-    """SQLite stores booleans as 0 and 1."""
-    return bool(value)
+def typed(model: type[Model], row: Row) -> Row:
+    """The row with its values as the model's fields declare them, in place."""
+    columns = columns_of(model)
+    for name in columns.datetimes:
+        value = row.get(name)
+        if value is not None:
+            row[name] = as_datetime(value)
+    for name in columns.booleans:
+        if name in row:
+            row[name] = bool(row[name])
+    for name in columns.jsons:
+        value = row.get(name)
+        if isinstance(value, str):
+            row[name] = json.loads(value)
+    return row
 
 
-def model_row(instance: Model) -> Row:
-    """A model's values under their column names, the shape `select` returns (already typed)."""
-    meta = instance._meta
-    return {column: getattr(instance, field) for field, column in meta.fields_db_projection.items()}
+def row_of(instance: Model, columns: Sequence[str]) -> Row:
+    """A model instance's values under their column names: the shape of a typed row."""
+    return {column: getattr(instance, column) for column in columns}
 
 
 async def rows_by_id(
     model: type[Model], columns: Sequence[str], ids: Sequence[str]
 ) -> list[Row | None]:
-    """The rows with these ids (their `columns`, with `id`), in the order asked, None where
-    there is none. By id alone: for DataLoaders, whose callers start from a scoped query (see
-    resolvers/context.py)."""
+    """The typed rows with these ids (their `columns`, with `id`), in the order asked, None
+    where there is none. By id alone: for DataLoaders, whose callers start from a scoped query
+    (see resolvers/context.py)."""
     if not ids:
         return []
     assert all(column.isidentifier() for column in columns)
-    table = model._meta.db_table
+    table = columns_of(model).table
     listed = ", ".join(columns)
     sql = f"SELECT {listed} FROM {table} WHERE id IN ({placeholders(len(ids))})"  # noqa: S608
-    rows = await select(model, sql, ids)
-    found = {row["id"]: row for row in rows}
+    found = {row["id"]: typed(model, row) for row in await fetch_rows(sql, ids)}
     return [found.get(object_id) for object_id in ids]

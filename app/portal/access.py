@@ -166,9 +166,7 @@ async def confirm_email_page(request: Request) -> Response:
         return page.render("confirm_email.html", token=token, alert=None, show_form=True)
     form = await request.form()
     if not await csrf_ok(request, form):
-        return page.render(
-            "confirm_email.html", 403, token=token, alert="bad_form", show_form=True
-        )
+        return page.render("confirm_email.html", 403, token=token, alert="bad_form", show_form=True)
     data = await execute(
         request,
         None,

@@ -104,9 +104,7 @@ def _profile_page(
     done: str | None = None,
     status: int = 200,
 ) -> Response:
-    return page.render(
-        "profile.html", status, values=values, errors=errors, alert=alert, done=done
-    )
+    return page.render("profile.html", status, values=values, errors=errors, alert=alert, done=done)
 
 
 # The language switch ----------------------------------------------------------------------

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from tortoise.expressions import F
 
-from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode, Subscription
+from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode
 from models.ids import well_formed
-from services.billing.columns import shown
+from services.billing.related_rows import INVOICES, JoinedPageQuery
 from services.errors import NotFound
-from services.pagination import Join, Page, paginate_rows
+from services.pagination import Page, keyset_page
 from services.scope import Scope
-from services.sql import Row, placeholders, select
+from services.sql import Row, fetch_rows, placeholders
 
 
 async def next_invoice_number(business_id: str, mode: Mode) -> str:
@@ -82,6 +82,13 @@ async def get_invoice(scope: Scope, invoice_id: str) -> Invoice:
     return invoice
 
 
+async def find_invoice(invoice_id: str) -> Invoice | None:
+    """By id alone: for a signed PDF link, whose signature names exactly this invoice."""
+    if not well_formed(invoice_id, "inv"):
+        return None
+    return await Invoice.get_or_none(id=invoice_id)
+
+
 async def list_invoices(
     scope: Scope,
     customer_id: str,
@@ -91,15 +98,9 @@ async def list_invoices(
 ) -> Page[Row]:
     """One customer's invoices, newest first, as rows (services/sql.py), with the row of the
     subscription read in the same statement when `related` names it."""
-    joins = (Join("subscription", Subscription, "subscription_id", shown(Subscription)),)
-    return await paginate_rows(
-        Invoice,
-        shown(Invoice),
-        scope.customer_filters(customer_id),
-        first,
-        after,
-        joins if "subscription" in related else (),
-    )
+    where = scope.customer_filters(customer_id)
+    query = JoinedPageQuery(INVOICES, where, related) if where is not None else None
+    return await keyset_page(query, first, after)
 
 
 async def outstanding_by_subscription(subscription_ids: list[str]) -> dict[str, int]:
@@ -111,5 +112,5 @@ async def outstanding_by_subscription(subscription_ids: list[str]) -> dict[str, 
         "SELECT subscription_id, SUM(amount_due) AS due FROM invoice "  # noqa: S608
         f"WHERE status = ? AND subscription_id IN ({ids}) GROUP BY subscription_id"
     )
-    rows = await select(Invoice, sql, [InvoiceStatus.OPEN, *subscription_ids])
+    rows = await fetch_rows(sql, [InvoiceStatus.OPEN, *subscription_ids])
     return {row["subscription_id"]: int(row["due"] or 0) for row in rows}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
-from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product, Subscription
+from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product
 from models.clock import now
 from models.ids import new_id
 from services.billing.charging import (
@@ -21,16 +21,16 @@ from services.billing.charging import (
     resolve_source,
     with_idempotency,
 )
-from services.billing.columns import shown
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_receipt
 from services.billing.products import get_product
+from services.billing.related_rows import PAYMENTS, JoinedPageQuery
 from services.customers import get_customer
 from services.errors import ServiceError
 from services.events import payment_event
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
-from services.pagination import Join, Page, paginate_rows
+from services.pagination import Page, keyset_page
 from services.payments.cards import CardDetails
 from services.payments.gateway import ChargeResult, SavedCard
 from services.scope import Scope
@@ -142,13 +142,6 @@ async def list_payments(
 ) -> Page[Row]:
     """One customer's payments, newest first, as rows (services/sql.py), with the rows of the
     `related` objects (invoice, subscription, payment_method) read in the same statement."""
-    joins = tuple(join for join in PAYMENT_JOINS if join.name in related)
     where = scope.customer_filters(customer_id)
-    return await paginate_rows(Payment, shown(Payment), where, first, after, joins)
-
-
-PAYMENT_JOINS = (
-    Join("invoice", Invoice, "invoice_id", shown(Invoice)),
-    Join("subscription", Subscription, "subscription_id", shown(Subscription)),
-    Join("payment_method", PaymentMethod, "payment_method_id", shown(PaymentMethod)),
-)
+    query = JoinedPageQuery(PAYMENTS, where, related) if where is not None else None
+    return await keyset_page(query, first, after)

@@ -15,7 +15,7 @@ from services.events import payment_method_event
 from services.payments.cards import CardDetails, check_card
 from services.payments.gateway import SavedCard, gateway_for
 from services.scope import Scope
-from services.sql import Row, placeholders, select
+from services.sql import Row, fetch_rows, placeholders, typed
 
 
 def card_from_input(
@@ -104,6 +104,6 @@ async def saved_cards_of(customer_ids: Sequence[str]) -> dict[str, list[Row]]:
         f"SELECT {', '.join(shown(PaymentMethod))} FROM payment_method "  # noqa: S608
         f"WHERE customer_id IN ({ids}) AND removed_at IS NULL ORDER BY created_at DESC, id DESC"
     )
-    for row in await select(PaymentMethod, sql, customer_ids):
-        grouped[row["customer_id"]].append(row)
+    for row in await fetch_rows(sql, customer_ids):
+        grouped[row["customer_id"]].append(typed(PaymentMethod, row))
     return grouped

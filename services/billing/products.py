@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from models import Product, TimeInterval
 from models.ids import well_formed
+from services.billing.columns import shown
 from services.errors import NotFound, ServiceError
 from services.money import check_currency
-from services.pagination import Page, paginate
+from services.pagination import OrmPageQuery, Page, keyset_page
 from services.scope import Scope
+from services.sql import Row
 from services.validation import clean_name
 
 
@@ -85,7 +87,6 @@ async def get_product(scope: Scope, product_id: str) -> Product:
     return product
 
 
-async def list_products(scope: Scope, first: int | None, after: str | None) -> Page[Product]:
-    return await paginate(
-        Product.filter(business_id=scope.business_id, mode=scope.mode), first, after
-    )
+async def list_products(scope: Scope, first: int | None, after: str | None) -> Page[Row]:
+    query = Product.filter(business_id=scope.business_id, mode=scope.mode)
+    return await keyset_page(OrmPageQuery(query, shown(Product)), first, after)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
 from models import (
+    CancellationReason,
     Invoice,
     InvoiceStatus,
     Mode,
@@ -34,17 +34,17 @@ from services.billing.charging import (
     resolve_source,
     with_idempotency,
 )
-from services.billing.columns import shown
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_cancelled, send_receipt
 from services.billing.periods import add_interval
 from services.billing.products import get_product
+from services.billing.related_rows import SUBSCRIPTIONS, JoinedPageQuery
 from services.customers import get_customer
 from services.errors import InvalidState, NotFound, ServiceError
 from services.events import payment_event, subscription_event
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
-from services.pagination import Join, Page, paginate_rows
+from services.pagination import Page, keyset_page
 from services.payments.cards import CardDetails
 from services.payments.gateway import ChargeResult, SavedCard
 from services.scope import Scope
@@ -52,19 +52,6 @@ from services.sql import Row
 
 if TYPE_CHECKING:
     from services.settings import Settings
-
-
-class CancellationReason(StrEnum):
-    """The reasons Stripe and Dodo share."""
-
-    TOO_EXPENSIVE = "too_expensive"
-    MISSING_FEATURES = "missing_features"
-    SWITCHED_SERVICE = "switched_service"
-    UNUSED = "unused"
-    CUSTOMER_SERVICE = "customer_service"
-    LOW_QUALITY = "low_quality"
-    TOO_COMPLEX = "too_complex"
-    OTHER = "other"
 
 
 async def get_subscription(scope: Scope, subscription_id: str) -> Subscription:
@@ -92,22 +79,8 @@ async def list_subscriptions(
     where = scope.customer_filters(customer_id)
     if where is not None and status is not None:
         where["status"] = status
-    joins = tuple(join for join in SUBSCRIPTION_JOINS if join.name in related)
-    computed = (("outstanding", OUTSTANDING_SQL),) if "outstanding" in related else ()
-    return await paginate_rows(
-        Subscription, shown(Subscription), where, first, after, joins, computed
-    )
-
-
-# The sum of the subscription's OPEN invoices ('open' is InvoiceStatus.OPEN).
-OUTSTANDING_SQL = (
-    "SELECT COALESCE(SUM(o.amount_due), 0) FROM invoice o "
-    "WHERE o.subscription_id = t.id AND o.status = 'open'"
-)
-SUBSCRIPTION_JOINS = (
-    Join("product", Product, "product_id", shown(Product)),
-    Join("payment_method", PaymentMethod, "payment_method_id", shown(PaymentMethod)),
-)
+    query = JoinedPageQuery(SUBSCRIPTIONS, where, related) if where is not None else None
+    return await keyset_page(query, first, after)
 
 
 async def create_subscription(

@@ -23,8 +23,9 @@ from models.webhooks import (
 )
 from services.errors import InvalidState, NotFound, ServiceError
 from services.outbox import secret_box
-from services.pagination import Page, paginate
+from services.pagination import OrmPageQuery, Page, keyset_page
 from services.scope import Scope
+from services.sql import Row
 from services.webhooks.addresses import check_endpoint_url
 from services.webhooks.event_types import clean_event_types
 from services.webhooks.signing import new_secret
@@ -101,12 +102,24 @@ async def get_endpoint(
     return row
 
 
-async def list_endpoints(
-    scope: Scope, first: int | None, after: str | None
-) -> Page[WebhookEndpoint]:
+async def list_endpoints(scope: Scope, first: int | None, after: str | None) -> Page[Row]:
     scope = _merchant(scope)
     query = WebhookEndpoint.filter(business_id=scope.business_id, mode=scope.mode)
-    return await paginate(query, first, after)
+    return await keyset_page(OrmPageQuery(query, ENDPOINT_COLUMNS), first, after)
+
+
+# What an endpoint's view shows (never its secrets).
+ENDPOINT_COLUMNS = (
+    "id",
+    "url",
+    "description",
+    "event_types",
+    "disabled_at",
+    "disabled_reason",
+    "failing_since",
+    "previous_secret_expires_at",
+    "created_at",
+)
 
 
 async def create_endpoint(

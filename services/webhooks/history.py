@@ -18,8 +18,9 @@ from models.webhooks import (
     WebhookEvent,
 )
 from services.errors import InvalidState, NotFound
-from services.pagination import Page, paginate
+from services.pagination import OrmPageQuery, Page, keyset_page
 from services.scope import Scope
+from services.sql import Row
 from services.webhooks.delivery import notify_delivery_worker
 from services.webhooks.endpoints import get_endpoint
 from services.webhooks.event_types import wants
@@ -50,7 +51,7 @@ async def list_events(
     *,
     endpoint_id: str | None = None,
     event_types: list[str] | None = None,
-) -> Page[WebhookEvent]:
+) -> Page[Row]:
     """Newest first; only those sent to one endpoint, or only some types, when asked."""
     scope = _merchant(scope)
     query = WebhookEvent.filter(business_id=scope.business_id, mode=scope.mode)
@@ -60,7 +61,20 @@ async def list_events(
         query = query.filter(id__in=Subquery(sent_there))
     if event_types is not None:
         query = query.filter(type__in=[name.strip() for name in event_types])
-    return await paginate(query, first, after)
+    return await keyset_page(OrmPageQuery(query, EVENT_COLUMNS), first, after)
+
+
+EVENT_COLUMNS = ("id", "type", "payload", "created_at")
+ATTEMPT_COLUMNS = (
+    "id",
+    "attempt",
+    "succeeded",
+    "response_status",
+    "duration_ms",
+    "error",
+    "created_at",
+    "endpoint_id",
+)
 
 
 async def list_attempts(
@@ -70,7 +84,7 @@ async def list_attempts(
     after: str | None,
     *,
     endpoint_id: str | None = None,
-) -> Page[WebhookAttempt]:
+) -> Page[Row]:
     """An event's attempts, newest first (optionally to one endpoint)."""
     scope = _merchant(scope)
     query = WebhookAttempt.filter(
@@ -78,7 +92,7 @@ async def list_attempts(
     )
     if endpoint_id is not None:
         query = query.filter(endpoint_id=endpoint_id)
-    return await paginate(query, first, after)
+    return await keyset_page(OrmPageQuery(query, ATTEMPT_COLUMNS), first, after)
 
 
 async def deliveries_of(scope: Scope, event_ids: list[str]) -> dict[str, list[WebhookDelivery]]:

@@ -25,8 +25,7 @@ mutation($input: AddPaymentMethodInput!) {
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(
-        record.getMessage() + (caplog.text if record.exc_info else "")
-        for record in caplog.records
+        record.getMessage() + (caplog.text if record.exc_info else "") for record in caplog.records
     )
 
 

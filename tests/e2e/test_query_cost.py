@@ -115,9 +115,7 @@ async def test_the_dashboard_and_the_portal_pages_stay_well_inside(
     assert max(costs) * 3 < MAX_COST, costs
 
 
-async def test_a_request_that_runs_too_long_is_cut_off(
-    portal: Portal, acme: NewBusiness
-) -> None:
+async def test_a_request_that_runs_too_long_is_cut_off(portal: Portal, acme: NewBusiness) -> None:
     http, gql = await make_portal(portal.with_settings(request_timeout_seconds=0.0))
     async with http:
         response = await gql.raw("{ customers { totalCount } }", token=acme.test_api_key)

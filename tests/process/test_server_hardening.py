@@ -31,9 +31,7 @@ def _ask_for_links(server: RunningServer, business_id: str, hops: list[str]) -> 
             f"{server.url}/graphql",
             json={
                 "query": REQUEST_LINK,
-                "variables": {
-                    "input": {"businessId": business_id, "email": f"{hop}@example.com"}
-                },
+                "variables": {"input": {"businessId": business_id, "email": f"{hop}@example.com"}},
             },
             headers={"X-Forwarded-For": hop},
         )

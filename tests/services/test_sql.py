@@ -1,19 +1,19 @@
-"""services/sql: the hand-written reads. Statements issued together each get their own rows
-(on SQLite they share one trip to the connection's thread), a failing statement fails only its
-caller, reads inside a transaction see that transaction's writes, and every statement is logged
-where the statement counts look for it."""
+"""services/sql: the hand-written reads. Rows come back typed as the models declare their fields
+(on SQLite timestamps are text and booleans 0/1 underneath), in the order asked, reads inside
+a transaction see that transaction's writes, and every statement is logged where the
+statement counts look for it."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
-from models import Customer, Mode
+from models import Customer, Mode, Product, WebhookEndpoint
 from services import sql
+from services.billing.products import create_product
 from services.businesses import create_business
 from services.customers import create_customer
 from services.scope import Scope
@@ -29,80 +29,76 @@ async def _customers(count: int) -> tuple[Scope, list[str]]:
     return scope, ids
 
 
-async def test_statements_issued_together_each_get_their_rows(database_url: str) -> None:
-    _, ids = await _customers(5)
-    one = "SELECT id, email FROM customer WHERE id = ?"
-    results = await asyncio.gather(
-        *(sql.select(Customer, one, [customer_id]) for customer_id in ids),
-        sql.select_tuples(Customer, "SELECT id FROM customer WHERE id IN (?, ?)", ids[:2]),
-        sql.rows_by_id(Customer, ("id", "email"), [ids[3], "cus_missing", ids[0]]),
-    )
-    for customer_id, rows in zip(ids, results[:5], strict=True):
-        assert [row["id"] for row in rows] == [customer_id]
-        assert rows[0]["email"].endswith("@rows.example")
-    assert sorted(row[0] for row in results[5]) == sorted(ids[:2])
-    by_id = results[6]
-    assert by_id[0] is not None and by_id[0]["id"] == ids[3]
-    assert by_id[1] is None
-    assert by_id[2] is not None and by_id[2]["id"] == ids[0]
+async def test_rows_by_id_in_the_order_asked_with_none_for_the_missing(
+    database_url: str,
+) -> None:
+    _, ids = await _customers(3)
+    rows = await sql.rows_by_id(Customer, ("id", "email"), [ids[2], "cus_missing", ids[0]])
+    assert [row and row["email"] for row in rows] == [
+        "c2@rows.example",
+        None,
+        "c0@rows.example",
+    ]
+    assert await sql.rows_by_id(Customer, ("id",), []) == []
 
 
-async def test_a_failing_statement_fails_only_its_caller(database_url: str) -> None:
-    _, ids = await _customers(1)
-    good, bad = await asyncio.gather(
-        sql.select(Customer, "SELECT id FROM customer WHERE id = ?", [ids[0]]),
-        sql.select(Customer, "SELECT no_such_column FROM customer"),
-        return_exceptions=True,
+async def test_values_come_back_typed_as_the_models_declare_them(database_url: str) -> None:
+    scope, _ = await _customers(1)
+    product = await create_product(
+        scope,
+        name="Typed",
+        description=None,
+        price_amount=990,
+        currency="EUR",
+        interval=None,
+        interval_count=None,
+        license_key_enabled=True,
+        license_key_activations_limit=None,
+        license_key_duration_days=None,
     )
-    assert good == [{"id": ids[0]}]
-    assert isinstance(bad, Exception)
-    if "sqlite" in database_url:
-        assert isinstance(bad, OperationalError)
-        assert "no_such_column" in str(bad)
-    # A value the driver cannot bind fails its own statement only, in the same batch too.
-    good, unbindable = await asyncio.gather(
-        sql.select(Customer, "SELECT id FROM customer WHERE id = ?", [ids[0]]),
-        sql.select(Customer, "SELECT id FROM customer WHERE id = ?", [2**70]),
-        return_exceptions=True,
+    await WebhookEndpoint.create(
+        business_id=scope.business_id,
+        mode=scope.mode,
+        url="https://typed.example/hooks",
+        event_types=["payment.succeeded"],
+        secret="sealed",
     )
-    assert good == [{"id": ids[0]}]
-    assert isinstance(unbindable, Exception)
-    # The connection still works afterwards.
-    assert await sql.select(Customer, "SELECT COUNT(*) AS n FROM customer") == [{"n": 1}]
+    [row] = await sql.rows_by_id(
+        Product, ("id", "is_recurring", "license_key_enabled", "created_at"), [product.id]
+    )
+    assert row is not None
+    assert row["is_recurring"] is False and row["license_key_enabled"] is True
+    assert isinstance(row["created_at"], datetime) and row["created_at"].tzinfo is UTC
+    assert abs(row["created_at"] - product.created_at) < timedelta(microseconds=1)
+    [endpoint] = await sql.fetch_rows("SELECT event_types FROM webhook_endpoint")
+    assert sql.typed(WebhookEndpoint, endpoint)["event_types"] == ["payment.succeeded"]
 
 
 async def test_reads_inside_a_transaction_see_its_writes(database_url: str) -> None:
-    _, ids = await _customers(1)
+    scope, _ = await _customers(0)
     async with in_transaction():
-        await Customer.filter(id=ids[0]).update(name="Renamed in the transaction")
-        [row] = await sql.select(Customer, "SELECT name FROM customer WHERE id = ?", [ids[0]])
-        assert row["name"] == "Renamed in the transaction"
-    [row] = await sql.select(Customer, "SELECT name FROM customer WHERE id = ?", [ids[0]])
-    assert row["name"] == "Renamed in the transaction"
+        customer = await create_customer(scope, email="new@rows.example", name="New")
+        [row] = await sql.rows_by_id(Customer, ("id", "email"), [customer.id])
+        assert row is not None and row["email"] == "new@rows.example"
 
 
 async def test_every_statement_is_logged_for_the_statement_counts(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, ids = await _customers(3)
-    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
-        caplog.clear()
-        await asyncio.gather(
-            *(sql.select(Customer, "SELECT id FROM customer WHERE id = ?", [i]) for i in ids)
-        )
-    logged = [r for r in caplog.records if "SELECT id FROM customer WHERE id =" in str(r.args)]
-    assert len(logged) == 3
+    _, ids = await _customers(2)
+    caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
+    await sql.rows_by_id(Customer, ("id",), ids)
+    await sql.fetch_rows("SELECT COUNT(*) AS n FROM customer")
+    logged = [r.getMessage() for r in caplog.records if "FROM customer" in r.getMessage()]
+    assert len(logged) == 2
 
 
 def test_timestamps_come_back_as_aware_utc() -> None:
-    from datetime import UTC, datetime, timedelta, timezone
-
-    sqlite_text = sql.as_datetime("2026-11-25 17:12:11.123456+00:00")
-    assert sqlite_text == datetime(2026, 11, 25, 17, 12, 11, 123456, tzinfo=UTC)
-    assert sql.as_datetime("2026-11-25 17:12:11+00:00") == datetime(
-        2026, 11, 25, 17, 12, 11, tzinfo=UTC
-    )
-    berlin = datetime(2026, 11, 25, 18, 0, tzinfo=timezone(timedelta(hours=1)))
-    assert sql.as_datetime(berlin) == datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
-    assert sql.as_datetime(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=UTC)
     assert sql.as_datetime(None) is None
+    text = sql.as_datetime("2026-11-25 17:12:11.123456+00:00")
+    assert text == datetime(2026, 11, 25, 17, 12, 11, 123456, tzinfo=UTC)
+    assert text is not None and text.tzinfo is UTC
+    naive = sql.as_datetime(datetime(2026, 1, 1, 12))  # noqa: DTZ001
+    assert naive == datetime(2026, 1, 1, 12, tzinfo=UTC)
+    berlin = sql.as_datetime(datetime(2026, 1, 1, 13, tzinfo=timezone(timedelta(hours=1))))
+    assert berlin == datetime(2026, 1, 1, 12, tzinfo=UTC) and berlin.tzinfo is UTC
