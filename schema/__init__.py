@@ -80,8 +80,8 @@ class PortalSchema(strawberry.Schema):
                 )
 
 
-def build_schema(introspection: bool = True) -> strawberry.Schema:
-    extensions = schema_extensions(suggestions=introspection)
+def build_schema(introspection: bool = True, plans: bool = True) -> strawberry.Schema:
+    extensions = schema_extensions(suggestions=introspection, plans=plans)
     if not introspection:
         from strawberry.extensions import DisableIntrospection
 

@@ -188,6 +188,29 @@ def _default_of(argument: GraphQLArgument) -> Any:
     return value_from_ast_untyped(default.literal) if default.literal is not None else None
 
 
+# Costs by document, operation and the variables' values, with the document kept so that its id
+# is not reused while the entry exists (the parser cache hands back the same document).
+_COSTS: dict[tuple[int, str | None, Any], tuple[DocumentNode, int]] = {}
+_COSTS_KEPT = 512
+
+
+def cached_cost(
+    schema: Any, document: DocumentNode, operation_name: str | None, variables: Any
+) -> int:
+    try:
+        key = (id(document), operation_name, frozenset((variables or {}).items()))
+    except TypeError:  # a list or an object among the variables: not a key
+        return query_cost(types_of(schema), document, operation_name, variables)
+    found = _COSTS.get(key)
+    if found is not None and found[0] is document:
+        return found[1]
+    cost = query_cost(types_of(schema), document, operation_name, variables)
+    if len(_COSTS) >= _COSTS_KEPT:
+        _COSTS.clear()
+    _COSTS[key] = (document, cost)
+    return cost
+
+
 @cache
 def types_of(schema: Any) -> GraphQLSchema:
     """The types of a Strawberry schema as graphql-core sees them, built once from its SDL
@@ -209,9 +232,7 @@ class CostLimit(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            cost = query_cost(
-                types_of(context.schema), document, context.operation_name, context.variables
-            )
+            cost = cached_cost(context.schema, document, context.operation_name, context.variables)
             logger.debug("operation %s costs %d", context.operation_name or "-", cost)
             if cost > MAX_COST:
                 context.result = ExecutionResult(

@@ -19,6 +19,7 @@ from schema.billing_types import (
     Invoice,
     Payment,
     PaymentMethod,
+    Selection,
     Subscription,
     SubscriptionStatus,
     connection_selection,
@@ -103,49 +104,89 @@ class Customer(Node):
             SubscriptionStatus | None, strawberry.argument(description="Only this status.")
         ] = None,
     ) -> Connection[Subscription]:
-        selection = connection_selection(info)
-        wanted = selection.nodes
-        page = await resolve.customer_subscriptions(
-            info.context,
-            str(self.id),
-            first,
-            after,
-            status,  # type: ignore[arg-type]
-            related_rows(Subscription, wanted),
+        return await subscriptions_of(
+            info.context, str(self.id), connection_selection(info), first, after, status
         )
-        nodes = await page_nodes(info.context, Subscription, page.rows, wanted)
-        return connection(page, nodes, cursors="cursor" in selection.edges)
 
     @strawberry.field(description="Newest first.")
     async def invoices(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Invoice]:
-        selection = connection_selection(info)
-        related = related_rows(Invoice, selection.nodes)
-        page = await resolve.customer_invoices(info.context, str(self.id), first, after, related)
-        nodes = await page_nodes(info.context, Invoice, page.rows, selection.nodes)
-        return connection(page, nodes, cursors="cursor" in selection.edges)
+        return await invoices_of(
+            info.context, str(self.id), connection_selection(info), first, after
+        )
 
     @strawberry.field(description="Newest first.")
     async def payments(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[Payment]:
-        selection = connection_selection(info)
-        related = related_rows(Payment, selection.nodes)
-        page = await resolve.customer_payments(info.context, str(self.id), first, after, related)
-        nodes = await page_nodes(info.context, Payment, page.rows, selection.nodes)
-        return connection(page, nodes, cursors="cursor" in selection.edges)
+        return await payments_of(
+            info.context, str(self.id), connection_selection(info), first, after
+        )
 
     @strawberry.field(description="Keys issued with purchases, newest first.")
     async def license_keys(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
     ) -> Connection[LicenseKey]:
-        page = await resolve_licensing.list_license_keys(
-            info.context, first, after, customer_id=str(self.id)
-        )
-        return connection(page, [LicenseKey.from_row(row) for row in page.rows])
+        return await license_keys_of(info.context, str(self.id), first, after)
 
     @strawberry.field(description="Saved cards, newest first.")
     async def payment_methods(self, info: Info[Context, None]) -> list[PaymentMethod]:
-        rows = await resolve.customer_payment_methods(info.context, str(self.id))
-        return [PaymentMethod.from_row(row, info.context) for row in rows]
+        return await payment_methods_of(info.context, str(self.id))
+
+
+# The customer's lists, for the fields above and for planned queries (schema/query_plans.py).
+
+
+async def subscriptions_of(
+    ctx: Context,
+    customer_id: str,
+    selection: Selection,
+    first: int | None = 20,
+    after: str | None = None,
+    status: Any = None,
+) -> Connection[Subscription]:
+    wanted = selection.nodes
+    page = await resolve.customer_subscriptions(
+        ctx, customer_id, first, after, status, related_rows(Subscription, wanted)
+    )
+    nodes = await page_nodes(ctx, Subscription, page.rows, wanted)
+    return connection(page, nodes, cursors="cursor" in selection.edges)
+
+
+async def invoices_of(
+    ctx: Context,
+    customer_id: str,
+    selection: Selection,
+    first: int | None = 20,
+    after: str | None = None,
+) -> Connection[Invoice]:
+    related = related_rows(Invoice, selection.nodes)
+    page = await resolve.customer_invoices(ctx, customer_id, first, after, related)
+    nodes = await page_nodes(ctx, Invoice, page.rows, selection.nodes)
+    return connection(page, nodes, cursors="cursor" in selection.edges)
+
+
+async def payments_of(
+    ctx: Context,
+    customer_id: str,
+    selection: Selection,
+    first: int | None = 20,
+    after: str | None = None,
+) -> Connection[Payment]:
+    related = related_rows(Payment, selection.nodes)
+    page = await resolve.customer_payments(ctx, customer_id, first, after, related)
+    nodes = await page_nodes(ctx, Payment, page.rows, selection.nodes)
+    return connection(page, nodes, cursors="cursor" in selection.edges)
+
+
+async def license_keys_of(
+    ctx: Context, customer_id: str, first: int | None = 20, after: str | None = None
+) -> Connection[LicenseKey]:
+    page = await resolve_licensing.list_license_keys(ctx, first, after, customer_id=customer_id)
+    return connection(page, [LicenseKey.from_row(row) for row in page.rows])
+
+
+async def payment_methods_of(ctx: Context, customer_id: str) -> list[PaymentMethod]:
+    rows = await resolve.customer_payment_methods(ctx, customer_id)
+    return [PaymentMethod.from_row(row, ctx) for row in rows]

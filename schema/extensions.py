@@ -29,6 +29,7 @@ from resolvers.types import ServiceError
 from schema.cost import CostLimit
 from schema.input_text import InputText
 from schema.messages import safe_message
+from schema.query_plans import PlannedQueries
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -149,9 +150,10 @@ class MaskUnexpectedErrors(MaskErrors):
 VALIDATION_RULES = [DepthLimit, AliasLimit]
 
 
-def schema_extensions(*, suggestions: bool = True) -> list[Any]:
+def schema_extensions(*, suggestions: bool = True, plans: bool = True) -> list[Any]:
     """Classes or factories, never shared instances (extensions hold per-request state).
-    `suggestions=False` (production) drops graphql-core's "Did you mean …?" from errors."""
+    `suggestions=False` (production) drops graphql-core's "Did you mean …?" from errors;
+    `plans=False` leaves every operation to graphql-core (schema/query_plans.py)."""
     return [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(VALIDATION_RULES),
@@ -159,6 +161,7 @@ def schema_extensions(*, suggestions: bool = True) -> list[Any]:
         ValidationCache,
         InputText,
         CostLimit,
+        *([PlannedQueries] if plans else []),
         MaskUnexpectedErrors,
         lambda: ErrorCodes(suggestions=suggestions),
     ]

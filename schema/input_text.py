@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, StringValueNode, Visitor, visit
+from graphql import DocumentNode, GraphQLError, StringValueNode, Visitor, visit
 from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
@@ -47,6 +47,24 @@ class _Literals(Visitor):
             self.found = True
 
 
+# Documents already read, by id, with the document kept so that its id is not reused (the parser
+# cache hands back the same document for the same query text).
+_CHECKED: dict[int, tuple[DocumentNode, bool]] = {}
+_CHECKED_KEPT = 256
+
+
+def literals_are_clean(document: DocumentNode) -> bool:
+    found = _CHECKED.get(id(document))
+    if found is not None and found[0] is document:
+        return found[1]
+    literals = _Literals()
+    visit(document, literals)
+    if len(_CHECKED) >= _CHECKED_KEPT:
+        _CHECKED.clear()
+    _CHECKED[id(document)] = (document, not literals.found)
+    return not literals.found
+
+
 class InputText(SchemaExtension):
     """Refuses an operation whose variables or string literals hold a forbidden character."""
 
@@ -54,9 +72,7 @@ class InputText(SchemaExtension):
         context = self.execution_context
         bad = any(has_forbidden_characters(s) for s in _strings(context.variables or {}))
         if not bad and context.graphql_document is not None:
-            literals = _Literals()
-            visit(context.graphql_document, literals)
-            bad = literals.found
+            bad = not literals_are_clean(context.graphql_document)
         if bad:
             context.result = ExecutionResult(
                 data=None,

@@ -58,24 +58,35 @@ class LicenseKey(Node):
 
     @strawberry.field(description="Follows the subscription: EXPIRED once it has ended.")
     async def status(self, info: Info[Context, None]) -> LicenseKeyStatus:
-        subscription_id = self.row["subscription_id"]
-        subscription = (
-            await info.context.loaders.subscription.load(subscription_id)
-            if subscription_id
-            else None
-        )
-        return resolve.status(self.row["disabled"], self.row["expires_at"], subscription)
+        return await key_status(info.context, self)
 
     @strawberry.field
     async def product(self, info: Info[Context, None]) -> Product:
-        row = await info.context.loaders.product.load(self.row["product_id"])
-        assert row is not None  # a key's product is never deleted
-        return Product.from_row(row, info.context)
+        return await key_product(info.context, self)
 
     @strawberry.field(description="The devices it is activated on.")
     async def instances(self, info: Info[Context, None]) -> list[LicenseKeyInstance]:
-        rows = await info.context.loaders.instances_of.load(str(self.id))
-        return [LicenseKeyInstance.from_model(row) for row in rows]
+        return await key_instances(info.context, self)
+
+
+# A key's related values, for the fields above and for planned queries (schema/query_plans.py).
+
+
+async def key_status(ctx: Context, key: LicenseKey) -> LicenseKeyStatus:
+    subscription_id = key.row["subscription_id"]
+    subscription = await ctx.loaders.subscription.load(subscription_id) if subscription_id else None
+    return resolve.status(key.row["disabled"], key.row["expires_at"], subscription)  # type: ignore[return-value]
+
+
+async def key_product(ctx: Context, key: LicenseKey) -> Product:
+    row = await ctx.loaders.product.load(key.row["product_id"])
+    assert row is not None  # a key's product is never deleted
+    return Product.from_row(row, ctx)
+
+
+async def key_instances(ctx: Context, key: LicenseKey) -> list[LicenseKeyInstance]:
+    rows = await ctx.loaders.instances_of.load(str(key.id))
+    return [LicenseKeyInstance.from_model(row) for row in rows]
 
 
 @strawberry.input

@@ -73,8 +73,7 @@ class MerchantQuery:
             strawberry.argument(description="Exact address, compared case-insensitively."),
         ] = None,
     ) -> Connection[Customer]:
-        page = await resolve.list_customers(info.context, first, after, email)
-        return connection(page, [Customer.from_row(row) for row in page.rows])
+        return await customers_page(info.context, first, after, email)
 
 
 @strawberry.type
@@ -109,3 +108,11 @@ class MerchantMutation:
             lambda: resolve.update_customer(info.context, str(input.customer_id), changes),
             customer=Customer.from_model,
         )
+
+
+async def customers_page(
+    ctx: Context, first: int | None = 20, after: str | None = None, email: str | None = None
+) -> Connection[Customer]:
+    """The merchant's customers (also for planned queries, schema/query_plans.py)."""
+    page = await resolve.list_customers(ctx, first, after, email)
+    return connection(page, [Customer.from_row(row) for row in page.rows])

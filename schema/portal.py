@@ -42,7 +42,7 @@ class PortalQuery:
         permission_classes=CUSTOMER, description="The signed-in customer (portal session)."
     )
     def me(self, info: Info[Context, None]) -> Customer:
-        return Customer.of_session(info.context.customer_id, lambda: resolve.me(info.context))
+        return signed_in_customer(info.context)
 
 
 @strawberry.type
@@ -63,3 +63,8 @@ class PortalMutation:
             customer=lambda result: Customer.from_model(result.customer),
             email_confirmation_sent=lambda result: result.email_confirmation_sent,
         )
+
+
+def signed_in_customer(ctx: Context) -> Customer:
+    """`me` (also for planned queries, schema/query_plans.py)."""
+    return Customer.of_session(ctx.customer_id, lambda: resolve.me(ctx))

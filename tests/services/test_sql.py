@@ -98,7 +98,7 @@ def test_timestamps_come_back_as_aware_utc() -> None:
     text = sql.as_datetime("2026-11-25 17:12:11.123456+00:00")
     assert text == datetime(2026, 11, 25, 17, 12, 11, 123456, tzinfo=UTC)
     assert text is not None and text.tzinfo is UTC
-    naive = sql.as_datetime(datetime(2026, 1, 1, 12))  # noqa: DTZ001
+    naive = sql.as_datetime(datetime(2026, 1, 1, 12))
     assert naive == datetime(2026, 1, 1, 12, tzinfo=UTC)
     berlin = sql.as_datetime(datetime(2026, 1, 1, 13, tzinfo=timezone(timedelta(hours=1))))
     assert berlin == datetime(2026, 1, 1, 12, tzinfo=UTC) and berlin.tzinfo is UTC
