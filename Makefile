@@ -46,6 +46,7 @@ audit-deps:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 schema: install
 	$(BIN)/python -c "import sys; from strawberry.printer import print_schema; from schema import schema; sys.stdout.write(print_schema(schema) + '\n')" > schema.graphql

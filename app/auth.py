@@ -42,7 +42,7 @@ async def resolve_principal(
             return INVALID
         return Principal(
             PrincipalKind.MERCHANT,
-            business_id=key.business_id,  # type: ignore[attr-defined]
+            business_id=key.business_id,
             mode=key.mode,
             api_key_id=key.id,
         )
@@ -51,9 +51,9 @@ async def resolve_principal(
         return INVALID
     return Principal(
         PrincipalKind.CUSTOMER,
-        business_id=session.business_id,  # type: ignore[attr-defined]
+        business_id=session.business_id,
         mode=session.mode,
-        customer_id=session.customer_id,  # type: ignore[attr-defined]
+        customer_id=session.customer_id,
         session_id=session.id,
     )
 

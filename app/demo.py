@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.settings import Settings
-from models import Business, CancellationReason, Mode, Product, Subscription, TimeInterval
+from models import (
+    Business,
+    CancellationReason,
+    Customer,
+    Mode,
+    Product,
+    Subscription,
+    TimeInterval,
+)
 from models.clock import now
 from services.access.api_keys import create_api_key
 from services.access.links import create_portal_link
@@ -128,7 +136,7 @@ async def seed_demo(settings: Settings) -> str:
         _, test_key = await create_api_key(business, Mode.TEST)
         _, live_key = await create_api_key(business, Mode.LIVE)
     scope = Scope(business.id, Mode.TEST)
-    customers = []
+    customers: list[Customer] = []
     for email, name, phone, locale in DEMO_CUSTOMERS:
         customer = await find_customer_by_email(scope, email)
         if customer is None:

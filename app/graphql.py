@@ -70,7 +70,7 @@ class PortalGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Any, result: Any) -> Any:
         """Errors raised before execution (the parser's token limit, syntax errors) never pass
         through the schema's extensions; give them their code here."""
-        data = await super().process_result(request, result)
+        data: dict[str, Any] = dict(await super().process_result(request, result))
         for error in data.get("errors") or []:
             error["message"] = safe_message(
                 error.get("message", ""), suggestions=not self.settings.production

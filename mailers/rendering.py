@@ -142,9 +142,9 @@ def compose(
     name = f"emails/{template}.jinja"
     parts: dict[Format, Any] = {}
     for part in ("text", "html"):
-        env = _templates.environment(part, locale)  # type: ignore[arg-type]
+        env = _templates.environment(part, locale)
         parts[part] = env.get_template(name).make_module(
-            {**context, "locale": locale, "layout": LAYOUTS[part], "format": part}  # type: ignore[index]
+            {**context, "locale": locale, "layout": LAYOUTS[part], "format": part}
         )
     subject = one_line(str(getattr(parts["text"], "subject", "")))
     if not subject:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import created_field, id_field, mode_field
 from models.catalog import TimeInterval
+
+if TYPE_CHECKING:
+    from models.business import Business
+    from models.catalog import Product
+    from models.customer import Customer
 
 
 class SubscriptionStatus(StrEnum):
@@ -51,9 +57,15 @@ class PaymentMethod(Model):
     # A saved card: the gateway's token and what may be shown of the card, nothing more.
 
     id = id_field("pm")
-    business = fields.ForeignKeyField("models.Business", related_name="payment_methods")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="payment_methods"
+    )
+    business_id: str
     mode = mode_field()
-    customer = fields.ForeignKeyField("models.Customer", related_name="payment_methods")
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="payment_methods"
+    )
+    customer_id: str
     gateway_token = fields.CharField(max_length=200)
     brand = fields.CharField(max_length=20)
     last4 = fields.CharField(max_length=4)
@@ -69,13 +81,23 @@ class PaymentMethod(Model):
 
 class Subscription(Model):
     id = id_field("sub")
-    business = fields.ForeignKeyField("models.Business", related_name="subscriptions")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="subscriptions"
+    )
+    business_id: str
     mode = mode_field()
-    customer = fields.ForeignKeyField("models.Customer", related_name="subscriptions")
-    product = fields.ForeignKeyField("models.Product", related_name="subscriptions")
-    payment_method = fields.ForeignKeyField(
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="subscriptions"
+    )
+    customer_id: str
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="subscriptions"
+    )
+    product_id: str
+    payment_method: fields.ForeignKeyNullableRelation[PaymentMethod] = fields.ForeignKeyField(
         "models.PaymentMethod", related_name="subscriptions", null=True
     )
+    payment_method_id: str | None
     status = fields.CharEnumField(SubscriptionStatus, max_length=10)
     price_amount = fields.BigIntField()
     currency = fields.CharField(max_length=3)
@@ -106,7 +128,10 @@ class InvoiceCounter(Model):
     # The last invoice number handed out per business and mode (gapless numbering).
 
     id = fields.IntField(primary_key=True)
-    business = fields.ForeignKeyField("models.Business", related_name="invoice_counters")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="invoice_counters"
+    )
+    business_id: str
     mode = mode_field()
     last_number = fields.BigIntField(default=0)
 
@@ -117,10 +142,19 @@ class InvoiceCounter(Model):
 
 class Invoice(Model):
     id = id_field("inv")
-    business = fields.ForeignKeyField("models.Business", related_name="invoices")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="invoices"
+    )
+    business_id: str
     mode = mode_field()
-    customer = fields.ForeignKeyField("models.Customer", related_name="invoices")
-    subscription = fields.ForeignKeyField("models.Subscription", related_name="invoices", null=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="invoices"
+    )
+    customer_id: str
+    subscription: fields.ForeignKeyNullableRelation[Subscription] = fields.ForeignKeyField(
+        "models.Subscription", related_name="invoices", null=True
+    )
+    subscription_id: str | None
     number = fields.CharField(max_length=40)
     status = fields.CharEnumField(InvoiceStatus, max_length=4)
     currency = fields.CharField(max_length=3)
@@ -144,7 +178,10 @@ class Invoice(Model):
 
 class InvoiceLine(Model):
     id = id_field("inl")
-    invoice = fields.ForeignKeyField("models.Invoice", related_name="lines")
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", related_name="lines"
+    )
+    invoice_id: str
     description = fields.CharField(max_length=300)
     quantity = fields.IntField(default=1)
     unit_amount = fields.BigIntField()
@@ -158,16 +195,32 @@ class InvoiceLine(Model):
 
 class Payment(Model):
     id = id_field("pay")
-    business = fields.ForeignKeyField("models.Business", related_name="payments")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="payments"
+    )
+    business_id: str
     mode = mode_field()
-    customer = fields.ForeignKeyField("models.Customer", related_name="payments")
-    subscription = fields.ForeignKeyField("models.Subscription", related_name="payments", null=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="payments"
+    )
+    customer_id: str
+    subscription: fields.ForeignKeyNullableRelation[Subscription] = fields.ForeignKeyField(
+        "models.Subscription", related_name="payments", null=True
+    )
+    subscription_id: str | None
     # What was bought: settlement after a crash finishes the purchase of exactly this product.
-    product = fields.ForeignKeyField("models.Product", related_name="payments", null=True)
-    invoice = fields.ForeignKeyField("models.Invoice", related_name="payments", null=True)
-    payment_method = fields.ForeignKeyField(
+    product: fields.ForeignKeyNullableRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="payments", null=True
+    )
+    product_id: str | None
+    invoice: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", related_name="payments", null=True
+    )
+    invoice_id: str | None
+    payment_method: fields.ForeignKeyNullableRelation[PaymentMethod] = fields.ForeignKeyField(
         "models.PaymentMethod", related_name="payments", null=True
     )
+    payment_method_id: str | None
     status = fields.CharEnumField(PaymentStatus, max_length=24)
     amount = fields.BigIntField()
     currency = fields.CharField(max_length=3)

@@ -25,7 +25,10 @@ class ApiKey(Model):
     # Only the SHA-256 of the key is kept; the key itself is shown once, at creation.
 
     id = id_field("key")
-    business = fields.ForeignKeyField("models.Business", related_name="api_keys")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="api_keys"
+    )
+    business_id: str
     mode = mode_field()
     key_hash = fields.CharField(max_length=64, unique=True)
     hint = fields.CharField(max_length=20)  # e.g. "sk_test_…a1b2", for dashboards and logs

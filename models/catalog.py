@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import created_field, id_field, mode_field
+
+if TYPE_CHECKING:
+    from models.business import Business
 
 
 class TimeInterval(StrEnum):
@@ -19,7 +23,10 @@ class TimeInterval(StrEnum):
 
 class Product(Model):
     id = id_field("pdt")
-    business = fields.ForeignKeyField("models.Business", related_name="products")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="products"
+    )
+    business_id: str
     mode = mode_field()
     name = fields.CharField(max_length=200)
     description = fields.TextField(null=True)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import created_field, id_field, mode_field
 
+if TYPE_CHECKING:
+    from models.business import Business
+
 
 class Customer(Model):
     id = id_field("cus")
-    business = fields.ForeignKeyField("models.Business", related_name="customers")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="customers"
+    )
+    business_id: str
     mode = mode_field()
     email = fields.CharField(max_length=320)
     # Lower-cased copy: emails are unique per business and mode, compared case-insensitively.

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import created_field, id_field, mode_field
 
+if TYPE_CHECKING:
+    from models.business import Business
+
 
 class IdempotencyRecord(Model):
     # The first result for a (business, mode, caller, key); replayed for the same input.
 
     id = id_field("idk")
-    business = fields.ForeignKeyField("models.Business", related_name="idempotency_records")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="idempotency_records"
+    )
+    business_id: str
     mode = mode_field()
     caller = fields.CharField(max_length=40)  # API key id or customer id
     key = fields.CharField(max_length=255)
     operation = fields.CharField(max_length=64)
     request_hash = fields.CharField(max_length=64)
-    response = fields.JSONField(null=True)  # null while the first request is still running
+    response: fields.JSONField[Any] = fields.JSONField(null=True)  # null while running
     created_at = created_field()
     expires_at = fields.DatetimeField()
 
@@ -49,7 +56,10 @@ class OutboxMessage(Model):
     # which must not sit readable in the database. It is cleared once delivered.
 
     id = id_field("msg")
-    business = fields.ForeignKeyField("models.Business", related_name="outbox_messages", null=True)
+    business: fields.ForeignKeyNullableRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="outbox_messages", null=True
+    )
+    business_id: str | None
     mode = fields.CharField(max_length=4, null=True)
     kind = fields.CharEnumField(OutboxKind, max_length=8)
     topic = fields.CharField(max_length=64)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import created_field, id_field, mode_field
+
+if TYPE_CHECKING:
+    from models.business import Business
 
 
 class WebhookDisabledReason(StrEnum):
@@ -18,11 +22,14 @@ class WebhookDisabledReason(StrEnum):
 
 class WebhookEndpoint(Model):
     id = id_field("whk")
-    business = fields.ForeignKeyField("models.Business", related_name="webhook_endpoints")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="webhook_endpoints"
+    )
+    business_id: str
     mode = mode_field()
     url = fields.CharField(max_length=2000)
     description = fields.CharField(max_length=500, null=True)
-    event_types = fields.JSONField(null=True)  # null: every event
+    event_types: fields.JSONField[Any] = fields.JSONField(null=True)  # null: every event
     secret = fields.CharField(max_length=200)  # encrypted at rest
     previous_secret = fields.CharField(max_length=200, null=True)  # encrypted; signs until expiry
     previous_secret_expires_at = fields.DatetimeField(null=True)
@@ -38,10 +45,13 @@ class WebhookEndpoint(Model):
 
 class WebhookEvent(Model):
     id = id_field("evt")
-    business = fields.ForeignKeyField("models.Business", related_name="webhook_events")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="webhook_events"
+    )
+    business_id: str
     mode = mode_field()
     type = fields.CharField(max_length=64)
-    payload = fields.JSONField()
+    payload: fields.JSONField[Any] = fields.JSONField()
     created_at = created_field()
 
     class Meta:
@@ -64,8 +74,14 @@ class WebhookDelivery(Model):
     # only while its token still holds the row.
 
     id = id_field("whd")
-    event = fields.ForeignKeyField("models.WebhookEvent", related_name="deliveries")
-    endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name="deliveries")
+    event: fields.ForeignKeyRelation[WebhookEvent] = fields.ForeignKeyField(
+        "models.WebhookEvent", related_name="deliveries"
+    )
+    event_id: str
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries"
+    )
+    endpoint_id: str
     status = fields.CharEnumField(
         WebhookDeliveryStatus, max_length=10, default=WebhookDeliveryStatus.PENDING
     )
@@ -90,11 +106,18 @@ class WebhookDelivery(Model):
 
 class WebhookAttempt(Model):
     id = id_field("wha")
-    event = fields.ForeignKeyField("models.WebhookEvent", related_name="attempts")
-    endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name="attempts")
-    delivery = fields.ForeignKeyField(
+    event: fields.ForeignKeyRelation[WebhookEvent] = fields.ForeignKeyField(
+        "models.WebhookEvent", related_name="attempts"
+    )
+    event_id: str
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="attempts"
+    )
+    endpoint_id: str
+    delivery: fields.ForeignKeyNullableRelation[WebhookDelivery] = fields.ForeignKeyField(
         "models.WebhookDelivery", related_name="attempt_log", null=True
     )
+    delivery_id: str | None
     attempt = fields.IntField()  # 1 for the first attempt of its delivery
     succeeded = fields.BooleanField(default=False)
     response_status = fields.IntField(null=True)

@@ -47,8 +47,8 @@ async def sign_in(ctx: Context, *, token: str, mode: Mode | None) -> SignedIn:
     session = await links.sign_in(ctx.settings, token, mode)
     jwt_token = sessions.issue_session_token(ctx.settings, session)
     customer = await get_customer(
-        Scope(session.business_id, session.mode, session.customer_id),  # type: ignore[attr-defined]
-        session.customer_id,  # type: ignore[attr-defined]
+        Scope(session.business_id, session.mode, session.customer_id),
+        session.customer_id,
     )
     set_session_cookie(ctx, jwt_token, session.expires_at)
     return SignedIn(jwt_token, session.expires_at, customer, session.return_url)

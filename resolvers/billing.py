@@ -64,7 +64,7 @@ async def create_product(ctx: Context, **fields: Any) -> Product:
     return await products.create_product(ctx.merchant_scope(), **fields)
 
 
-async def list_products(ctx: Context, first: int | None, after: str | None) -> Page[Product]:
+async def list_products(ctx: Context, first: int | None, after: str | None) -> Page[Row]:
     return await products.list_products(ctx.merchant_scope(), first, after)
 
 

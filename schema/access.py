@@ -98,7 +98,7 @@ class AccessMutation:
                 info.context,
                 business_id=str(input.business_id),
                 email=input.email,
-                mode=input.mode,  # type: ignore[arg-type]
+                mode=input.mode,
             ),
         )
 
@@ -128,7 +128,7 @@ class AccessMutation:
         return await payload(
             info,
             SignInPayload,
-            lambda: resolve.sign_in(info.context, token=input.token, mode=input.mode),  # type: ignore[arg-type]
+            lambda: resolve.sign_in(info.context, token=input.token, mode=input.mode),
             session_token=lambda signed: signed.token,
             expires_at=lambda signed: signed.expires_at,
             customer=lambda signed: Customer.from_model(signed.customer),
@@ -148,6 +148,6 @@ class AccessMutation:
         return await payload(
             info,
             ConfirmEmailChangePayload,
-            lambda: resolve.confirm_email_change(info.context, token=input.token, mode=input.mode),  # type: ignore[arg-type]
+            lambda: resolve.confirm_email_change(info.context, token=input.token, mode=input.mode),
             customer=Customer.from_model,
         )

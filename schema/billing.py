@@ -386,7 +386,7 @@ class BillingMutation:
                 info.context,
                 str(input.subscription_id),
                 at_period_end=input.at_period_end,
-                reason=input.reason,  # type: ignore[arg-type]
+                reason=input.reason,
                 comment=input.comment,
             ),
             subscription=lambda row: Subscription.from_model(row, info.context),

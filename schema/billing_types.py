@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import strawberry
 from graphql import OperationDefinitionNode
@@ -29,14 +29,19 @@ from resolvers.rows import as_row
 from resolvers.types import Row
 from schema.types import Deferred, Node
 
-SubscriptionStatus = strawberry.enum(models.SubscriptionStatus)
-PaymentStatus = strawberry.enum(models.PaymentStatus)
-InvoiceStatus = strawberry.enum(models.InvoiceStatus)
-TimeInterval = strawberry.enum(models.TimeInterval)
-CancellationReason = strawberry.enum(
+strawberry.enum(models.SubscriptionStatus)
+SubscriptionStatus = models.SubscriptionStatus
+strawberry.enum(models.PaymentStatus)
+PaymentStatus = models.PaymentStatus
+strawberry.enum(models.InvoiceStatus)
+InvoiceStatus = models.InvoiceStatus
+strawberry.enum(models.TimeInterval)
+TimeInterval = models.TimeInterval
+strawberry.enum(
     models.CancellationReason,
     description="Why a customer cancels (the reasons Stripe and Dodo share).",
 )
+CancellationReason = models.CancellationReason
 
 
 def view_of(view: Any, row: Row, ctx: Context) -> Any:
@@ -98,11 +103,11 @@ class RowView:
     """`from_model` for views that are read from rows: the model's values as a row."""
 
     @classmethod
-    def from_row(cls, row: Row, ctx: Context) -> Any:
+    def from_row(cls, row: Row, ctx: Context) -> Self:
         raise NotImplementedError
 
     @classmethod
-    def from_model(cls, instance: Model, ctx: Context) -> Any:
+    def from_model(cls, instance: Model, ctx: Context) -> Self:
         return cls.from_row(as_row(instance), ctx)
 
     @classmethod

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -147,7 +148,7 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 # Built once: new rule classes per request would defeat the validation cache.
-VALIDATION_RULES = [DepthLimit, AliasLimit]
+VALIDATION_RULES: list[type[ASTValidationRule]] = [DepthLimit, AliasLimit]
 
 
 def schema_extensions(*, suggestions: bool = True, plans: bool = True) -> list[Any]:

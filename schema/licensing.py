@@ -18,7 +18,8 @@ from schema.errors import UserError, payload
 from schema.permissions import CUSTOMER, MERCHANT, SIGNED_IN
 from schema.types import Connection, Node, connection
 
-LicenseKeyStatus = strawberry.enum(models.LicenseKeyStatus)
+strawberry.enum(models.LicenseKeyStatus)
+LicenseKeyStatus = models.LicenseKeyStatus
 
 
 @strawberry.type
@@ -75,7 +76,7 @@ class LicenseKey(Node):
 async def key_status(ctx: Context, key: LicenseKey) -> LicenseKeyStatus:
     subscription_id = key.row["subscription_id"]
     subscription = await ctx.loaders.subscription.load(subscription_id) if subscription_id else None
-    return resolve.status(key.row["disabled"], key.row["expires_at"], subscription)  # type: ignore[return-value]
+    return resolve.status(key.row["disabled"], key.row["expires_at"], subscription)
 
 
 async def key_product(ctx: Context, key: LicenseKey) -> Product:
@@ -178,7 +179,7 @@ class LicensingQuery:
             after,
             customer_id=str(customer_id) if customer_id else None,
             product_id=str(product_id) if product_id else None,
-            status=status,  # type: ignore[arg-type]
+            status=status,
         )
         return connection(page, [LicenseKey.from_row(row) for row in page.rows])
 

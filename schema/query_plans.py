@@ -74,7 +74,7 @@ from schema.customer import (
 from schema.licensing import key_instances, key_product, key_status
 from schema.merchant import customers_page
 from schema.portal import signed_in_customer
-from schema.types import Business
+from schema.types import Business, Connection
 
 logger = logging.getLogger("portal.graphql.plans")
 
@@ -380,7 +380,9 @@ def _connection_selection(
     )
 
 
-async def _total_count(ctx: Context, connection: Any, args: dict[str, Any], sel: Selection) -> int:
+async def _total_count(
+    ctx: Context, connection: Connection[Any], args: dict[str, Any], sel: Selection
+) -> int:
     return await connection.page.total_count()
 
 

@@ -13,7 +13,8 @@ from resolvers.merchant import BusinessProfile
 from resolvers.types import Branding as BrandingValues
 from resolvers.types import Page
 
-Mode = strawberry.enum(models.Mode, description="TEST or LIVE; it comes from the credential.")
+strawberry.enum(models.Mode, description="TEST or LIVE; it comes from the credential.")
+Mode = models.Mode
 
 
 @strawberry.interface(description="An object with a globally unique, prefixed id.")

@@ -20,13 +20,15 @@ from schema.merchant import given
 from schema.permissions import MERCHANT
 from schema.types import Connection, Node, connection
 
-WebhookDeliveryStatus = strawberry.enum(
+strawberry.enum(
     models.WebhookDeliveryStatus, description="Where one event stands with one endpoint."
 )
-WebhookDisabledReason = strawberry.enum(
+WebhookDeliveryStatus = models.WebhookDeliveryStatus
+strawberry.enum(
     models.WebhookDisabledReason,
     description="MANUAL: by the merchant; GONE: it answered 410; FAILING: it failed for days.",
 )
+WebhookDisabledReason = models.WebhookDisabledReason
 
 
 @strawberry.type(description="A URL of the merchant's that receives signed events.")
@@ -121,14 +123,14 @@ class WebhookDelivery:
     @classmethod
     def from_model(cls, row: models.WebhookDelivery) -> WebhookDelivery:
         return cls(
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             attempt_count=row.attempts,
             next_attempt_at=row.next_attempt_at,
             last_attempt_at=row.last_attempt_at,
             last_response_status=row.last_response_status,
             delivered_at=row.delivered_at,
             created_at=row.created_at,
-            endpoint_id=strawberry.ID(row.endpoint_id),  # type: ignore[attr-defined]
+            endpoint_id=strawberry.ID(row.endpoint_id),
         )
 
     @strawberry.field

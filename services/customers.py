@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -64,7 +66,7 @@ async def find_customer_by_email(scope: Scope, email: str) -> Customer | None:
 
 async def list_customers(
     scope: Scope, first: int | None, after: str | None, email: str | None = None
-) -> Page[Customer]:
+) -> Page[Row]:
     query = Customer.filter(business_id=scope.business_id, mode=scope.mode)
     if email is not None:
         if len(email) > MAX_EMAIL_LENGTH:
@@ -81,7 +83,7 @@ async def create_customer(
     scope: Scope, *, email: str, name: str | None = None, phone_number: str | None = None
 ) -> Customer:
     email = normalize_email(email)
-    fields = {
+    fields: dict[str, Any] = {
         "email": email,
         "email_normalized": email_key(email),
         "name": clean_name(name) if name and name.strip() else None,

@@ -71,9 +71,9 @@ def _iso(value: datetime | None) -> str | None:
 def subscription_data(row: Subscription) -> dict[str, Any]:
     return {
         "subscription_id": row.id,
-        "customer_id": row.customer_id,  # type: ignore[attr-defined]
-        "product_id": row.product_id,  # type: ignore[attr-defined]
-        "payment_method_id": row.payment_method_id,  # type: ignore[attr-defined]
+        "customer_id": row.customer_id,
+        "product_id": row.product_id,
+        "payment_method_id": row.payment_method_id,
         "status": row.status.value,
         "recurring_pre_tax_amount": row.price_amount,
         "currency": row.currency,
@@ -91,9 +91,9 @@ def subscription_data(row: Subscription) -> dict[str, Any]:
 def payment_data(row: Payment) -> dict[str, Any]:
     return {
         "payment_id": row.id,
-        "customer_id": row.customer_id,  # type: ignore[attr-defined]
-        "subscription_id": row.subscription_id,  # type: ignore[attr-defined]
-        "invoice_id": row.invoice_id,  # type: ignore[attr-defined]
+        "customer_id": row.customer_id,
+        "subscription_id": row.subscription_id,
+        "invoice_id": row.invoice_id,
         "status": row.status.value,
         "total_amount": row.amount,
         "currency": row.currency,
@@ -118,7 +118,7 @@ def customer_data(row: Customer) -> dict[str, Any]:
 def payment_method_data(row: PaymentMethod) -> dict[str, Any]:
     return {
         "payment_method_id": row.id,
-        "customer_id": row.customer_id,  # type: ignore[attr-defined]
+        "customer_id": row.customer_id,
         "card_network": row.brand,
         "card_last_four": row.last4,
         "expiry_month": row.exp_month,
@@ -127,17 +127,17 @@ def payment_method_data(row: PaymentMethod) -> dict[str, Any]:
 
 
 async def subscription_event(event_type: str, row: Subscription) -> None:
-    await record_event(row.business_id, row.mode, event_type, subscription_data(row))  # type: ignore[attr-defined]
+    await record_event(row.business_id, row.mode, event_type, subscription_data(row))
 
 
 async def payment_event(row: Payment) -> None:
     event_type = "payment.succeeded" if row.status.value == "succeeded" else "payment.failed"
-    await record_event(row.business_id, row.mode, event_type, payment_data(row))  # type: ignore[attr-defined]
+    await record_event(row.business_id, row.mode, event_type, payment_data(row))
 
 
 async def customer_event(event_type: str, row: Customer) -> None:
-    await record_event(row.business_id, row.mode, event_type, customer_data(row))  # type: ignore[attr-defined]
+    await record_event(row.business_id, row.mode, event_type, customer_data(row))
 
 
 async def payment_method_event(event_type: str, row: PaymentMethod) -> None:
-    await record_event(row.business_id, row.mode, event_type, payment_method_data(row))  # type: ignore[attr-defined]
+    await record_event(row.business_id, row.mode, event_type, payment_method_data(row))

@@ -55,7 +55,7 @@ def status_of(
 
 
 async def subscription_statuses(keys: list[LicenseKey]) -> dict[str, SubscriptionStatus]:
-    ids = {k.subscription_id for k in keys if k.subscription_id}  # type: ignore[attr-defined]
+    ids = {k.subscription_id for k in keys if k.subscription_id}
     if not ids:
         return {}
     rows = await Subscription.filter(id__in=ids).values("id", "status")
@@ -76,7 +76,7 @@ async def issue_license_key(
     if product.license_key_duration_days:
         expires_at = now() + timedelta(days=product.license_key_duration_days)
     key = await LicenseKey.create(
-        business_id=product.business_id,  # type: ignore[attr-defined]
+        business_id=product.business_id,
         mode=product.mode,
         customer_id=customer_id,
         product=product,
@@ -87,7 +87,7 @@ async def issue_license_key(
         expires_at=expires_at,
     )
     await record_event(
-        key.business_id,  # type: ignore[attr-defined]
+        key.business_id,
         key.mode,
         "license_key.created",
         {
@@ -204,7 +204,7 @@ async def list_instances(key_ids: list[str]) -> dict[str, list[LicenseKeyInstanc
     rows = await LicenseKeyInstance.filter(license_key_id__in=key_ids).order_by("created_at", "id")
     grouped: dict[str, list[LicenseKeyInstance]] = {k: [] for k in key_ids}
     for row in rows:
-        grouped[row.license_key_id].append(row)  # type: ignore[attr-defined]
+        grouped[row.license_key_id].append(row)
     return grouped
 
 
@@ -240,7 +240,8 @@ async def _key_by_value(value: str) -> LicenseKey:
 
 async def _current_status(key: LicenseKey) -> LicenseKeyStatus:
     statuses = await subscription_statuses([key])
-    return status_of(key.disabled, key.expires_at, statuses.get(key.subscription_id))  # type: ignore[attr-defined]
+    subscription_status = statuses.get(key.subscription_id) if key.subscription_id else None
+    return status_of(key.disabled, key.expires_at, subscription_status)
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,6 @@ async def _remove_instance(instance: LicenseKeyInstance) -> None:
         removed = await LicenseKeyInstance.filter(id=instance.id).delete()
         if not removed:
             raise NotFound("license key instance", field=["instanceId"])
-        await LicenseKey.filter(id=instance.license_key_id, instances_count__gt=0).update(  # type: ignore[attr-defined]
+        await LicenseKey.filter(id=instance.license_key_id, instances_count__gt=0).update(
             instances_count=F("instances_count") - 1
         )

@@ -28,7 +28,7 @@ def _currencies_in_use() -> frozenset[str]:
     # and the test/no-currency codes (XTS, XXX), none of which a price can be in.
     codes: set[str] = set()
     for territory in Locale("en").territories:
-        codes.update(get_territory_currencies(territory, tender=True))
+        codes.update(get_territory_currencies(str(territory), tender=True))
     return frozenset(codes)
 
 

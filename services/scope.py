@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from models import Mode
 
@@ -14,14 +15,14 @@ class Scope:
     # Set for a customer's portal session: the customer may see only their own objects.
     customer_id: str | None = None
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> dict[str, Any]:
         """Keyword filters for models that carry business, mode (and customer)."""
         found: dict[str, object] = {"business_id": self.business_id, "mode": self.mode}
         if self.customer_id is not None:
             found["customer_id"] = self.customer_id
         return found
 
-    def customer_filters(self, customer_id: str) -> dict[str, object] | None:
+    def customer_filters(self, customer_id: str) -> dict[str, Any] | None:
         """Column filters for one customer's objects, or None when a customer's session asks
         for another customer's (which then finds nothing, as a missing customer would)."""
         if self.customer_id is not None and self.customer_id != customer_id:

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from app.graphql import build_context
 from app.portal.i18n import LANG_COOKIE, LANGUAGE_NAMES, LOCALES, negotiate
+from app.portal.templating import PageTemplates
 from models import Mode
 from services.business_settings import origin_of
 
@@ -79,7 +80,7 @@ def prefix_of(mode: Mode) -> str:
 async def csrf_ok(request: Request, form: Any) -> bool:
     cookie = request.cookies.get(CSRF_COOKIE)
     sent = form.get("csrf")
-    return bool(cookie) and isinstance(sent, str) and secrets.compare_digest(cookie, sent)
+    return bool(cookie) and isinstance(sent, str) and secrets.compare_digest(cookie or "", sent)
 
 
 def safe_business_id(value: str | None) -> str | None:
@@ -160,7 +161,7 @@ class Page:
     def render(self, template: str, status: int | None = None, **context: Any) -> Response:
         """The page's template with `page` and the page's own values; every value is escaped
         by the template."""
-        templates = self.request.app.state.templates
+        templates: PageTemplates = self.request.app.state.templates
         response = templates.response(
             self.request, self.locale, template, {"page": self, **context}, status or self.status
         )

@@ -13,7 +13,9 @@ from services.money import format_date, format_money_cached
 
 LOCALES = ("en", "de")
 # Each language named in itself, as a language switch shows it: "English", "Deutsch".
-LANGUAGE_NAMES = {code: Locale.parse(code).get_display_name(code).capitalize() for code in LOCALES}
+LANGUAGE_NAMES = {
+    code: (Locale.parse(code).get_display_name(code) or code).capitalize() for code in LOCALES
+}
 LANG_COOKIE = "portal_lang"
 DASH = "\u2013"  # for a value that is not there
 
@@ -42,14 +44,14 @@ def negotiate(request: Request, saved: str | None = None, business: str | None =
     if explicit in LOCALES:
         return explicit
     if saved in LOCALES:
-        return saved  # type: ignore[return-value]
+        return saved
     remembered = request.cookies.get(LANG_COOKIE)
     if remembered in LOCALES:
         return remembered
     browser = accept_language(request.headers.get("accept-language", ""))
     if browser:
         return browser
-    return business if business in LOCALES else "en"  # type: ignore[return-value]
+    return business if business in LOCALES else "en"
 
 
 def format_amount(value: dict[str, Any] | None, locale: str) -> str:

@@ -66,8 +66,8 @@ async def edit_payment_method(request: Request) -> Response:
         return await _render_edit(request, 400, sent, ("choose_method", ""))
     try:
         data = await execute(request, None, UPDATE, {"input": variables})
-    except PageError as error:
-        if error.code == "UNAUTHENTICATED":
+    except PageError as refused:
+        if refused.code == "UNAUTHENTICATED":
             return await _render_edit(request, 401, {})
         raise
     result = data["updatePaymentMethod"]

@@ -64,4 +64,7 @@ class PageTemplates:
     def response(
         self, request: Request, locale: str, name: str, context: dict[str, Any], status: int
     ) -> Response:
-        return self.by_locale[locale].TemplateResponse(request, name, context, status_code=status)
+        response: Response = self.by_locale[locale].TemplateResponse(
+            request, name, context, status_code=status
+        )
+        return response

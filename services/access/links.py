@@ -54,7 +54,7 @@ async def _new_link(
 ) -> tuple[LoginLink, str]:
     token = new_token()
     link = await LoginLink.create(
-        business_id=customer.business_id,  # type: ignore[attr-defined]
+        business_id=customer.business_id,
         mode=customer.mode,
         customer=customer,
         purpose=purpose,
@@ -178,9 +178,9 @@ async def sign_in(settings: Settings, token: str, mode: Mode | None = None) -> P
     async with in_transaction():
         link = await _use_link(token, (LinkPurpose.SIGN_IN, LinkPurpose.PORTAL), mode)
         return await PortalSession.create(
-            business_id=link.business_id,  # type: ignore[attr-defined]
+            business_id=link.business_id,
             mode=link.mode,
-            customer_id=link.customer_id,  # type: ignore[attr-defined]
+            customer_id=link.customer_id,
             return_url=link.return_url,
             expires_at=now() + timedelta(seconds=settings.session_ttl_seconds),
         )
@@ -192,7 +192,7 @@ async def start_email_change(settings: Settings, customer: Customer, new_email: 
     Whether another customer already has the address is only checked on confirmation, so the
     portal does not tell a customer which addresses are in use.
     """
-    business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
+    business = await Business.get(id=customer.business_id)
     async with in_transaction():
         link, token = await _new_link(
             customer,
@@ -227,9 +227,9 @@ async def confirm_email_change(
 async def _change_email(settings: Settings, token: str, mode: Mode | None) -> Customer:
     async with in_transaction():
         link = await _use_link(token, (LinkPurpose.CONFIRM_EMAIL,), mode)
-        customer = await Customer.get(id=link.customer_id)  # type: ignore[attr-defined]
+        customer = await Customer.get(id=link.customer_id)
         new_email = normalize_email(link.new_email or "")
-        scope = Scope(customer.business_id, customer.mode)  # type: ignore[attr-defined]
+        scope = Scope(customer.business_id, customer.mode)
         other = await find_customer_by_email(scope, new_email)
         if other is not None and other.id != customer.id:
             raise email_taken()
@@ -239,7 +239,7 @@ async def _change_email(settings: Settings, token: str, mode: Mode | None) -> Cu
         customer.updated_at = now()
         await customer.save(update_fields=["email", "email_normalized", "updated_at"])
         await customer_event("customer.updated", customer)
-        business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
+        business = await Business.get(id=customer.business_id)
         if email_key(old_email) != customer.email_normalized:
             await email_customer(
                 settings,

@@ -27,7 +27,7 @@ def issue_session_token(settings: Settings, session: PortalSession) -> str:
     claims = {
         "iss": settings.jwt_issuer,
         "aud": AUDIENCE,
-        "sub": session.customer_id,  # type: ignore[attr-defined]
+        "sub": session.customer_id,
         "sid": session.id,
         "iat": int(session.created_at.timestamp()),
         "exp": int(session.expires_at.timestamp()),

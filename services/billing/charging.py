@@ -142,7 +142,7 @@ async def attach_saved_card(
     """After a successful inline-card charge: the card is kept, and the payment points at it."""
     method = await store_saved_card(scope, customer_id, saved)
     await Payment.filter(id=payment.id).update(payment_method_id=method.id)
-    payment.payment_method_id = method.id  # type: ignore[attr-defined]
+    payment.payment_method_id = method.id
     return method
 
 
@@ -177,7 +177,7 @@ def _error_record(error: ServiceError | None) -> dict[str, Any] | None:
 
 
 async def _from_record(scope: Scope, record: dict[str, Any]) -> BillingResult:
-    where = {"business_id": scope.business_id, "mode": scope.mode}
+    where: dict[str, Any] = {"business_id": scope.business_id, "mode": scope.mode}
     error = record.get("error")
     result = BillingResult(
         subscription=await Subscription.get_or_none(id=record["subscription_id"], **where)

@@ -8,8 +8,8 @@ from services.billing.pdf import InvoiceDoc, InvoiceLineDoc, render_invoice_pdf
 
 async def invoice_pdf(invoice: Invoice, locale: str | None = None) -> bytes:
     """`invoice` must already have been loaded within the caller's scope."""
-    customer = await Customer.get(id=invoice.customer_id)  # type: ignore[attr-defined]
-    business = await Business.get(id=invoice.business_id)  # type: ignore[attr-defined]
+    customer = await Customer.get(id=invoice.customer_id)
+    business = await Business.get(id=invoice.business_id)
     lines = await InvoiceLine.filter(invoice_id=invoice.id).order_by("id")
     doc = InvoiceDoc(
         number=invoice.number,

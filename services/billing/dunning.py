@@ -64,7 +64,7 @@ async def update_payment_method(
 
     async def work() -> BillingResult:
         subscription = await get_subscription(scope, subscription_id)
-        customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+        customer_id: str = subscription.customer_id
         source = await resolve_source(scope, customer_id, payment_method_id, card)
         if subscription.status == SubscriptionStatus.ACTIVE:
             return await _swap(scope, subscription, source)
@@ -83,7 +83,7 @@ async def update_payment_method(
 async def _swap(scope: Scope, subscription: Subscription, source: PaymentSource) -> BillingResult:
     """ACTIVE: the card changes, nothing is charged. A new card is checked like a zero-amount
     authorization first."""
-    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+    customer_id: str = subscription.customer_id
     method = source.method
     saved = None
     if method is None:
@@ -107,7 +107,7 @@ async def _swap(scope: Scope, subscription: Subscription, source: PaymentSource)
 async def _pay_and_reactivate(
     settings: Settings, scope: Scope, subscription: Subscription, source: PaymentSource
 ) -> BillingResult:
-    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+    customer_id: str = subscription.customer_id
     payment_id = new_id("pay")
     # Step 1: claim the subscription with a conditional update: of concurrent requests exactly
     # one wins; the others are told a payment is under way.
@@ -131,7 +131,7 @@ async def _pay_and_reactivate(
                 source,
                 amount=owed,
                 currency=subscription.currency,
-                product_id=subscription.product_id,  # type: ignore[attr-defined]
+                product_id=subscription.product_id,
                 invoice=open_invoices[-1] if open_invoices else None,
                 subscription=subscription,
             )
@@ -178,9 +178,9 @@ async def finish_reactivation(
 ) -> ServiceError | None:
     """Step three of paying what an ON_HOLD subscription owes (also run by settlement after a
     crash). `result` is None when nothing was owed and nothing was charged."""
-    scope = Scope(subscription.business_id, subscription.mode)  # type: ignore[attr-defined]
-    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
-    product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+    scope = Scope(subscription.business_id, subscription.mode)
+    customer_id: str = subscription.customer_id
+    product = await Product.get(id=subscription.product_id)
     at = now()
     async with in_transaction():
         outcome = result or ChargeResult(True, None)
@@ -199,7 +199,7 @@ async def finish_reactivation(
         )
         await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
             status=SubscriptionStatus.ACTIVE,
-            payment_method_id=method.id if method else subscription.payment_method_id,  # type: ignore[attr-defined]
+            payment_method_id=method.id if method else subscription.payment_method_id,
             current_period_start=at,
             next_billing_date=add_interval(at, subscription.interval, subscription.interval_count),
             charging_payment_id=None,

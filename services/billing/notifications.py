@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 
 async def _parties(customer_id: str) -> tuple[Customer, Business]:
     customer = await Customer.get(id=customer_id)
-    business = await Business.get(id=customer.business_id)  # type: ignore[attr-defined]
+    business = await Business.get(id=customer.business_id)
     return customer, business
 
 
 async def send_receipt(
     settings: Settings, payment: Payment, invoice: Invoice, description: str
 ) -> None:
-    customer, business = await _parties(payment.customer_id)  # type: ignore[attr-defined]
+    customer, business = await _parties(payment.customer_id)
     locale = customer_locale(customer, business)
     await email_customer(
         settings,
@@ -41,7 +41,7 @@ async def send_receipt(
 async def send_on_hold(
     settings: Settings, subscription: Subscription, product: Product, amount_due: int
 ) -> None:
-    customer, business = await _parties(subscription.customer_id)  # type: ignore[attr-defined]
+    customer, business = await _parties(subscription.customer_id)
     link = await issue_portal_link(settings, customer)
     await email_customer(
         settings,
@@ -61,7 +61,7 @@ async def send_on_hold(
 async def send_reactivated(
     settings: Settings, subscription: Subscription, product: Product
 ) -> None:
-    customer, business = await _parties(subscription.customer_id)  # type: ignore[attr-defined]
+    customer, business = await _parties(subscription.customer_id)
     assert subscription.next_billing_date is not None
     await email_customer(
         settings,
@@ -75,7 +75,7 @@ async def send_reactivated(
 
 
 async def send_cancelled(settings: Settings, subscription: Subscription, product: Product) -> None:
-    customer, business = await _parties(subscription.customer_id)  # type: ignore[attr-defined]
+    customer, business = await _parties(subscription.customer_id)
     ends_at = subscription.next_billing_date if subscription.cancel_at_next_billing_date else None
     await email_customer(
         settings,

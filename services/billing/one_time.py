@@ -112,8 +112,8 @@ async def finish_one_time(
     result: ChargeResult,
 ) -> ServiceError | None:
     """Step three of createPayment (also run by settlement after a crash)."""
-    scope = Scope(payment.business_id, payment.mode)  # type: ignore[attr-defined]
-    customer_id: str = payment.customer_id  # type: ignore[attr-defined]
+    scope = Scope(payment.business_id, payment.mode)
+    customer_id: str = payment.customer_id
     async with in_transaction():
         if not await record_payment_outcome(payment, result, method):
             return None  # settled already

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -154,6 +155,7 @@ def render_invoice_pdf(doc: InvoiceDoc) -> bytes:
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=20)
     font = unicode_font()
+    clean_text: Callable[[str], str]
     if font is None:
         family, clean_text = "Helvetica", to_latin1
     else:
@@ -162,7 +164,7 @@ def render_invoice_pdf(doc: InvoiceDoc) -> bytes:
         pdf.add_font(family, "B", str(font[1]))
 
     def t(value: str | None) -> str:
-        return clean_text(_WHITESPACE.sub(" ", value or "").strip())
+        return str(clean_text(_WHITESPACE.sub(" ", value or "").strip()))
 
     pdf.set_title(t(f"{labels['title']} {doc.number}"))
     pdf.set_author(t(doc.business_name))

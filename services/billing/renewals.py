@@ -93,7 +93,7 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
                 await subscription_event("subscription.cancelled", subscription)
         return "ended" if ended else None
 
-    product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+    product = await Product.get(id=subscription.product_id)
     period_start = subscription.next_billing_date or at
     period_end = add_interval(period_start, subscription.interval, subscription.interval_count)
     if period_end <= at:  # the date was moved far back: bill one period from now, not arrears
@@ -102,7 +102,7 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             add_interval(at, subscription.interval, subscription.interval_count),
         )
     payment_id = new_id("pay")
-    method_id = subscription.payment_method_id  # type: ignore[attr-defined]
+    method_id = subscription.payment_method_id
     method = (
         await PaymentMethod.get_or_none(id=method_id, removed_at__isnull=True)
         if method_id
@@ -120,9 +120,9 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
         if claimed != 1:
             return None
         invoice = await create_invoice(
-            business_id=subscription.business_id,  # type: ignore[attr-defined]
+            business_id=subscription.business_id,
             mode=subscription.mode,
-            customer_id=subscription.customer_id,  # type: ignore[attr-defined]
+            customer_id=subscription.customer_id,
             subscription_id=subscription.id,
             description=product.name,
             amount=subscription.price_amount,
@@ -132,8 +132,8 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
         )
         payment = await open_payment(
             payment_id,
-            Scope(subscription.business_id, subscription.mode),  # type: ignore[attr-defined]
-            subscription.customer_id,  # type: ignore[attr-defined]
+            Scope(subscription.business_id, subscription.mode),
+            subscription.customer_id,
             PaymentSource(method=method),
             amount=subscription.price_amount,
             currency=subscription.currency,

@@ -56,22 +56,22 @@ async def settle_stale_payments(settings: Settings, older_than: timedelta = STAL
 
 
 async def settle_payment(settings: Settings, payment: Payment) -> bool:
-    method_id = payment.payment_method_id  # type: ignore[attr-defined]
+    method_id = payment.payment_method_id
     method = await PaymentMethod.get_or_none(id=method_id) if method_id else None
     if method is not None:
         result, _ = await charge_source(payment.mode, payment, PaymentSource(method=method))
     else:
         # A card given inline is not kept until its charge succeeded: nothing to ask with.
         result = UNCONFIRMED
-    invoice = await Invoice.get_or_none(id=payment.invoice_id)  # type: ignore[attr-defined]
-    subscription_id = payment.subscription_id  # type: ignore[attr-defined]
+    invoice = await Invoice.get_or_none(id=payment.invoice_id)
+    subscription_id = payment.subscription_id
     if subscription_id is None:
         assert invoice is not None
-        product = await Product.get(id=payment.product_id)  # type: ignore[attr-defined]
+        product = await Product.get(id=payment.product_id)
         await finish_one_time(settings, payment, invoice, product, method, None, result)
         return True
     subscription = await Subscription.get(id=subscription_id)
-    product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+    product = await Product.get(id=subscription.product_id)
     if subscription.charging_payment_id != payment.id:
         # The subscription moved on without this payment: record the outcome, change nothing.
         await record_payment_outcome(payment, result, method)

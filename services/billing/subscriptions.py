@@ -184,8 +184,8 @@ async def finish_first_charge(
 ) -> ServiceError | None:
     """Step three of createSubscription (also run by settlement after a crash): ACTIVE with a
     PAID invoice, or FAILED with the invoice void. Runs once per payment."""
-    scope = Scope(subscription.business_id, subscription.mode)  # type: ignore[attr-defined]
-    customer_id: str = subscription.customer_id  # type: ignore[attr-defined]
+    scope = Scope(subscription.business_id, subscription.mode)
+    customer_id: str = subscription.customer_id
     at = now()
     async with in_transaction():
         if not await record_payment_outcome(payment, result, method):
@@ -319,7 +319,7 @@ async def cancel_subscription(
                 status=InvoiceStatus.VOID, amount_due=0
             )
         await subscription.refresh_from_db()
-        product = await Product.get(id=subscription.product_id)  # type: ignore[attr-defined]
+        product = await Product.get(id=subscription.product_id)
         await send_cancelled(settings, subscription, product)
         await subscription_event(
             "subscription.updated" if at_period_end else "subscription.cancelled", subscription

@@ -58,7 +58,12 @@ async def claim(
             field=["idempotencyKey"],
         )
     fingerprint = request_fingerprint(secret_key, operation, request)
-    where = {"business_id": scope.business_id, "mode": scope.mode, "caller": caller, "key": key}
+    where: dict[str, Any] = {
+        "business_id": scope.business_id,
+        "mode": scope.mode,
+        "caller": caller,
+        "key": key,
+    }
     await IdempotencyRecord.filter(**where, expires_at__lt=now()).delete()
     try:
         record = await IdempotencyRecord.create(
@@ -79,7 +84,7 @@ async def claim(
                 field=["idempotencyKey"],
             )
         if existing.response is not None:
-            return Claim(existing.id, replay=existing.response)  # type: ignore[arg-type]
+            return Claim(existing.id, replay=existing.response)
         if existing.created_at < now() - ABANDONED_AFTER:
             # Its request died before answering (a crash); settlement fixes the money, and the
             # key is free again.

@@ -171,7 +171,7 @@ async def _tell_merchant(
     settings: Settings, endpoint: WebhookEndpoint, reason: WebhookDisabledReason
 ) -> None:
     """Inside the transaction that disabled the endpoint."""
-    business = await Business.get(id=endpoint.business_id)  # type: ignore[attr-defined]
+    business = await Business.get(id=endpoint.business_id)
     message = mailers.webhook_endpoint_disabled(
         to=business.support_email,
         business_name=business.name,
@@ -212,7 +212,7 @@ async def _record(
     disabled_for: WebhookDisabledReason | None = None
     async with in_transaction():
         await WebhookAttempt.create(
-            event_id=delivery.event_id,  # type: ignore[attr-defined]
+            event_id=delivery.event_id,
             endpoint_id=endpoint.id,
             delivery_id=delivery.id,
             attempt=number,
@@ -323,15 +323,11 @@ async def deliver_due_webhooks(
                 break
             events = {
                 row.id: row
-                for row in await WebhookEvent.filter(
-                    id__in={d.event_id for d in claimed}  # type: ignore[attr-defined]
-                )
+                for row in await WebhookEvent.filter(id__in={d.event_id for d in claimed})
             }
             endpoints = {
                 row.id: row
-                for row in await WebhookEndpoint.filter(
-                    id__in={d.endpoint_id for d in claimed}  # type: ignore[attr-defined]
-                )
+                for row in await WebhookEndpoint.filter(id__in={d.endpoint_id for d in claimed})
             }
             await asyncio.gather(
                 *(
@@ -339,8 +335,8 @@ async def deliver_due_webhooks(
                         settings,
                         http,
                         delivery,
-                        events.get(delivery.event_id),  # type: ignore[attr-defined]
-                        endpoints.get(delivery.endpoint_id),  # type: ignore[attr-defined]
+                        events.get(delivery.event_id),
+                        endpoints.get(delivery.endpoint_id),
                         token,
                         summary,
                     )

@@ -48,7 +48,7 @@ async def fan_out(limit: int) -> tuple[int, int]:
                 logger.error("outbox %s names a missing event %s", message.id, message.payload)
                 continue
             endpoints = await WebhookEndpoint.filter(
-                business_id=event.business_id,  # type: ignore[attr-defined]
+                business_id=event.business_id,
                 mode=event.mode,
                 disabled_at__isnull=True,
                 created_at__lte=event.created_at,

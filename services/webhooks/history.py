@@ -103,7 +103,7 @@ async def deliveries_of(scope: Scope, event_ids: list[str]) -> dict[str, list[We
     ).order_by("-created_at", "-id")
     grouped: dict[str, list[WebhookDelivery]] = defaultdict(list)
     for row in rows:
-        grouped[row.event_id].append(row)  # type: ignore[attr-defined]
+        grouped[row.event_id].append(row)
     return grouped
 
 
