@@ -10,7 +10,7 @@ CATALOGS := $(wildcard app/locale/*/LC_MESSAGES/*.po mailers/locale/*/LC_MESSAGE
 POT_FLAGS := --add-location=file --sort-output --add-comments=TRANSLATORS: \
 	--project=customer-portal --version=0.1.0 --copyright-holder="the customer portal's authors"
 
-.PHONY: install run test schema lint audit-deps clean messages
+.PHONY: install run test schema contract lint audit-deps clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ lint: install
 
 schema: install
 	$(BIN)/python -c "import sys; from strawberry.printer import print_schema; from schema import schema; sys.stdout.write(print_schema(schema) + '\n')" > schema.graphql
+
+# The breaking and dangerous changes since schema.released.graphql, checked against CHANGELOG.md
+# (README: "Versioning the API"); tests/contract runs the same check.
+contract: install
+	$(BIN)/python scripts/schema_contract.py
 
 test: install audit-deps lint
 	$(BIN)/python -m pytest
