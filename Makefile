@@ -10,7 +10,7 @@ CATALOGS := $(wildcard app/locale/*/LC_MESSAGES/*.po mailers/locale/*/LC_MESSAGE
 POT_FLAGS := --add-location=file --sort-output --add-comments=TRANSLATORS: \
 	--project=customer-portal --version=0.1.0 --copyright-holder="the customer portal's authors"
 
-.PHONY: install run test schema contract lint audit-deps clean messages
+.PHONY: install run test schema contract lint audit-deps frontend-deps clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ audit-deps:
 		cd tests/http_audit && npm install --no-audit --no-fund --silent; \
 	else echo "npm not found: the graphql-http audit will be skipped"; fi
 
+# The example frontend (examples/portal-frontend) is compiled against schema.graphql by a test;
+# its packages are installed from package-lock.json when the lock is newer than node_modules.
+FRONTEND := examples/portal-frontend
+frontend-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! $(FRONTEND)/node_modules/.package-lock.json -nt $(FRONTEND)/package-lock.json ]; then \
+			cd $(FRONTEND) && npm ci --no-audit --no-fund --silent; \
+		fi; \
+	else echo "npm not found: the example frontend's type check will be skipped"; fi
+
 lint: install
 	$(BIN)/ruff check .
 
@@ -55,8 +65,9 @@ schema: install
 contract: install
 	$(BIN)/python scripts/schema_contract.py
 
-test: install audit-deps lint
+test: install audit-deps frontend-deps lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) var tests/http_audit/node_modules $(CATALOGS:.po=.mo)
+	rm -rf $(VENV) var tests/http_audit/node_modules $(FRONTEND)/node_modules $(FRONTEND)/src/gql \
+		$(CATALOGS:.po=.mo)
