@@ -10,7 +10,7 @@ CATALOGS := $(wildcard app/locale/*/LC_MESSAGES/*.po mailers/locale/*/LC_MESSAGE
 POT_FLAGS := --add-location=file --sort-output --add-comments=TRANSLATORS: \
 	--project=customer-portal --version=0.1.0 --copyright-holder="the customer portal's authors"
 
-.PHONY: install run test schema contract lint audit-deps frontend-deps clean messages
+.PHONY: install run test schema contract client lint audit-deps frontend-deps codegen-deps clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,22 @@ frontend-deps:
 		fi; \
 	else echo "npm not found: the example frontend's type check will be skipped"; fi
 
+# ariadne-codegen generates the Python client in tests/clients/portal_client from schema.graphql
+# and tests/clients/operations; it wants an older graphql-core and ruff than the app, so it has a
+# venv of its own. A test regenerates the client and fails when the committed one drifts.
+CODEGEN_VENV := .venv-codegen
+$(CODEGEN_VENV)/.installed: tests/clients/codegen-requirements.txt
+	$(PYTHON) -m venv $(CODEGEN_VENV)
+	$(CODEGEN_VENV)/bin/pip install --quiet --upgrade pip
+	$(CODEGEN_VENV)/bin/pip install --quiet -r $<
+	touch $@
+
+codegen-deps: $(CODEGEN_VENV)/.installed
+
+client: codegen-deps
+	rm -rf tests/clients/portal_client
+	cd tests/clients && ../../$(CODEGEN_VENV)/bin/ariadne-codegen --config ariadne-codegen.toml client
+
 lint: install
 	$(BIN)/ruff check .
 
@@ -65,9 +81,9 @@ schema: install
 contract: install
 	$(BIN)/python scripts/schema_contract.py
 
-test: install audit-deps frontend-deps lint
+test: install audit-deps frontend-deps codegen-deps lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) var tests/http_audit/node_modules $(FRONTEND)/node_modules $(FRONTEND)/src/gql \
+	rm -rf $(VENV) $(CODEGEN_VENV) var tests/http_audit/node_modules $(FRONTEND)/node_modules $(FRONTEND)/src/gql \
 		$(CATALOGS:.po=.mo)
