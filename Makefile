@@ -85,5 +85,5 @@ test: install audit-deps frontend-deps codegen-deps lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(CODEGEN_VENV) var tests/http_audit/node_modules $(FRONTEND)/node_modules $(FRONTEND)/src/gql \
-		$(CATALOGS:.po=.mo)
+	rm -rf $(VENV) $(CODEGEN_VENV) var tests/http_audit/node_modules \
+		$(FRONTEND)/node_modules $(FRONTEND)/src/gql $(CATALOGS:.po=.mo)
