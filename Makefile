@@ -10,7 +10,7 @@ CATALOGS := $(wildcard app/locale/*/LC_MESSAGES/*.po mailers/locale/*/LC_MESSAGE
 POT_FLAGS := --add-location=file --sort-output --add-comments=TRANSLATORS: \
 	--project=customer-portal --version=0.1.0 --copyright-holder="the customer portal's authors"
 
-.PHONY: install run test schema lint audit-deps clean messages
+.PHONY: install run test schema contract client lint audit-deps frontend-deps codegen-deps clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,32 @@ audit-deps:
 		cd tests/http_audit && npm install --no-audit --no-fund --silent; \
 	else echo "npm not found: the graphql-http audit will be skipped"; fi
 
+# The example frontend (examples/portal-frontend) is compiled against schema.graphql by a test;
+# its packages are installed from package-lock.json when the lock is newer than node_modules.
+FRONTEND := examples/portal-frontend
+frontend-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! $(FRONTEND)/node_modules/.package-lock.json -nt $(FRONTEND)/package-lock.json ]; then \
+			cd $(FRONTEND) && npm ci --no-audit --no-fund --silent; \
+		fi; \
+	else echo "npm not found: the example frontend's type check will be skipped"; fi
+
+# ariadne-codegen generates the Python client in tests/clients/portal_client from schema.graphql
+# and tests/clients/operations; it wants an older graphql-core and ruff than the app, so it has a
+# venv of its own. A test regenerates the client and fails when the committed one drifts.
+CODEGEN_VENV := .venv-codegen
+$(CODEGEN_VENV)/.installed: tests/clients/codegen-requirements.txt
+	$(PYTHON) -m venv $(CODEGEN_VENV)
+	$(CODEGEN_VENV)/bin/pip install --quiet --upgrade pip
+	$(CODEGEN_VENV)/bin/pip install --quiet -r $<
+	touch $@
+
+codegen-deps: $(CODEGEN_VENV)/.installed
+
+client: codegen-deps
+	rm -rf tests/clients/portal_client
+	cd tests/clients && ../../$(CODEGEN_VENV)/bin/ariadne-codegen --config ariadne-codegen.toml client
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -51,8 +77,14 @@ lint: install
 schema: install
 	$(BIN)/python -c "import sys; from strawberry.printer import print_schema; from schema import schema; sys.stdout.write(print_schema(schema) + '\n')" > schema.graphql
 
-test: install audit-deps lint
+# The breaking and dangerous changes since schema.released.graphql, checked against CHANGELOG.md
+# (README: "Versioning the API"); tests/contract runs the same check.
+contract: install
+	$(BIN)/python scripts/schema_contract.py
+
+test: install audit-deps frontend-deps codegen-deps lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) var tests/http_audit/node_modules $(CATALOGS:.po=.mo)
+	rm -rf $(VENV) $(CODEGEN_VENV) var tests/http_audit/node_modules \
+		$(FRONTEND)/node_modules $(FRONTEND)/src/gql $(CATALOGS:.po=.mo)
