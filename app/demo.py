@@ -18,9 +18,9 @@ from models import (
 from models.clock import now
 from services.access.api_keys import create_api_key
 from services.access.links import create_portal_link
+from services.billing.charging import CardInput
 from services.billing.dunning import update_payment_method
 from services.billing.one_time import create_payment
-from services.billing.payment_methods import card_from_input
 from services.billing.products import create_product
 from services.billing.renewals import renew_subscription
 from services.billing.subscriptions import (
@@ -30,6 +30,7 @@ from services.billing.subscriptions import (
 )
 from services.businesses import create_business, portal_login_url
 from services.customers import create_customer, find_customer_by_email
+from services.payments.cards import RawCard
 from services.scope import Scope
 
 DEMO_NAME = "Acme Demo GmbH"
@@ -75,14 +76,13 @@ async def _give_history(settings: Settings, scope: Scope, customer_id: str, whic
     renewal (his card declines every charge). Chloé: CANCELLED."""
     plan, ebook = await _products(scope)
     number = "4000000000000341" if which == 1 else "4242424242424242"
-    good = card_from_input(scope.mode, "4242424242424242", 12, 2034, "123")
+    good = CardInput(card=RawCard("4242424242424242", 12, 2034, "123"))
     created = await create_subscription(
         settings,
         scope,
         "demo",
         customer_id=customer_id,
         product_id=plan.id,
-        payment_method_id=None,
         card=good,
         idempotency_key=None,
     )
@@ -95,19 +95,17 @@ async def _give_history(settings: Settings, scope: Scope, customer_id: str, whic
             "demo",
             customer_id=customer_id,
             product_id=ebook.id,
-            payment_method_id=None,
             card=good,
             idempotency_key=None,
         )
     elif which == 1:
         customer_scope = Scope(scope.business_id, scope.mode, customer_id)
-        declining = card_from_input(scope.mode, number, 12, 2034, "123")
+        declining = CardInput(card=RawCard(number, 12, 2034, "123"))
         await update_payment_method(
             settings,
             customer_scope,
             customer_id,
             subscription_id=subscription.id,
-            payment_method_id=None,
             card=declining,
             idempotency_key=None,
         )

@@ -22,6 +22,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 import mailers
 from app.access_log import AccessLog
 from app.db import tortoise_config
+from app.gateway_webhooks import gateway_routes
 from app.graphql import PortalGraphQL
 from app.invoices import invoice_routes
 from app.portal import page_routes
@@ -212,6 +213,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
         *page_routes(),
         *invoice_routes(),
+        *gateway_routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -97,6 +97,10 @@ def settings_from_env() -> Settings:
         request_timeout_seconds=_seconds(
             os.environ.get("PORTAL_REQUEST_TIMEOUT_SECONDS"), default=15.0
         ),
+        stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE", Settings.stripe_api_base).rstrip(
+            "/"
+        ),
+        stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", Settings.stripe_js_url),
         templates_dir=Path(os.environ["PORTAL_TEMPLATES_DIR"])
         if os.environ.get("PORTAL_TEMPLATES_DIR")
         else None,

@@ -4,6 +4,7 @@ catalog), and the transports that deliver them."""
 from __future__ import annotations
 
 from .billing import (
+    payment_authentication_required,
     payment_receipt,
     subscription_cancelled,
     subscription_on_hold,
@@ -36,6 +37,7 @@ __all__ = [
     "email_changed_notice",
     "login_link",
     "normalize_locale",
+    "payment_authentication_required",
     "payment_receipt",
     "portal_invitation",
     "subscription_cancelled",

@@ -70,6 +70,36 @@ def subscription_on_hold(
     )
 
 
+def payment_authentication_required(
+    *,
+    to: str,
+    customer_name: str | None,
+    business_name: str,
+    support_email: str,
+    product_name: str,
+    amount_due: str,
+    link: str,
+    expires_at: datetime,
+    from_addr: str,
+    locale: str,
+) -> EmailMessage:
+    """A renewal needs the customer to confirm the payment with their bank (3-D Secure); the
+    subscription is on hold until they do, from the link."""
+    return customer_message(
+        "payment_authentication_required",
+        to=to,
+        customer_name=customer_name,
+        business_name=business_name,
+        support_email=support_email,
+        from_addr=from_addr,
+        locale=locale,
+        product=one_line(product_name),
+        amount_due=amount_due,
+        link=check_link(link),
+        expires=format_expiry(expires_at, normalize_locale(locale)),
+    )
+
+
 def subscription_reactivated(
     *,
     to: str,

@@ -19,6 +19,7 @@ from models.catalog import Product, TimeInterval
 from models.customer import Customer
 from models.infra import IdempotencyRecord, OutboxKind, OutboxMessage, OutboxStatus
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
+from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
 MODEL_MODULES = [
@@ -29,6 +30,7 @@ MODEL_MODULES = [
     "models.customer",
     "models.infra",
     "models.licensing",
+    "models.payments",
     "models.webhooks",
 ]
 
@@ -37,7 +39,10 @@ __all__ = [
     "ApiKey",
     "Business",
     "CancellationReason",
+    "CardSetup",
     "Customer",
+    "GatewayEvent",
+    "GatewayProvider",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceCounter",
@@ -53,6 +58,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentGatewayConfig",
     "PaymentMethod",
     "PaymentStatus",
     "PortalSession",

@@ -31,6 +31,8 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
     PROCESSING = "processing"
     REQUIRES_CUSTOMER_ACTION = "requires_customer_action"
+    # The customer's bank wants them to authenticate (3-D Secure) before the charge is made.
+    REQUIRES_ACTION = "requires_action"
     CANCELLED = "cancelled"
 
 
@@ -229,6 +231,8 @@ class Payment(Model):
     failure_code = fields.CharField(max_length=40, null=True)
     failure_message = fields.CharField(max_length=300, null=True)
     gateway_reference = fields.CharField(max_length=200, null=True)
+    # A new card given to a charge (the processor's payment method): saved once it is paid.
+    gateway_payment_method = fields.CharField(max_length=255, null=True)
     created_at = created_field()
     updated_at = created_field()
 

@@ -26,6 +26,8 @@ class Customer(Model):
     name = fields.CharField(max_length=200, null=True)
     phone_number = fields.CharField(max_length=20, null=True)
     locale = fields.CharField(max_length=8, null=True)
+    # The processor's customer (Stripe `cus_…`), made on first need; customers are per mode.
+    gateway_customer = fields.CharField(max_length=255, null=True)
     created_at = created_field()
     updated_at = created_field()
 

@@ -23,14 +23,18 @@ from services.billing import (
     payment_methods,
     products,
     renewals,
+    settlement,
     subscriptions,
 )
-from services.billing.charging import BillingResult
+from services.billing.charging import BillingResult, CardInput, payment_gateway
 from services.billing.invoice_links import signed_pdf_url
-from services.billing.payment_methods import card_from_input
+from services.billing.payment_methods import SavedOrPending
+from services.errors import ServiceError
 from services.money import format_money_cached
 from services.pagination import Page
-from services.payments.cards import CardDetails
+from services.payments import gateway_config
+from services.payments.cards import RawCard
+from services.payments.gateway_config import new_card
 from services.scope import Scope
 from services.sql import Row
 
@@ -45,11 +49,15 @@ def pdf_url(ctx: Context, invoice_id: str) -> str:
     return signed_pdf_url(ctx.settings, invoice_id)
 
 
-def _card(ctx: Context, card: Any) -> CardDetails | None:
-    if card is None:
-        return None
-    scope = ctx.principal.scope()
-    return card_from_input(scope.mode, card.number, card.exp_month, card.exp_year, card.cvc)
+def card_input(
+    payment_method_id: str | None, card: Any, gateway_payment_method_id: str | None
+) -> CardInput:
+    """What a request says about the card to use; checked by the service against the
+    business's gateway (card numbers go to the test simulator only)."""
+    raw = None
+    if card is not None:
+        raw = RawCard(card.number, card.exp_month, card.exp_year, card.cvc)
+    return CardInput(payment_method_id, raw, gateway_payment_method_id)
 
 
 def _customer_of(scope: Scope) -> str:
@@ -77,8 +85,7 @@ async def create_subscription(
     *,
     customer_id: str,
     product_id: str,
-    payment_method_id: str | None,
-    card: Any,
+    card: CardInput,
     idempotency_key: str | None,
 ) -> BillingResult:
     scope = ctx.merchant_scope()
@@ -88,8 +95,7 @@ async def create_subscription(
         ctx.caller_id,
         customer_id=customer_id,
         product_id=product_id,
-        payment_method_id=payment_method_id,
-        card=_card(ctx, card),
+        card=card,
         idempotency_key=idempotency_key,
     )
 
@@ -99,8 +105,7 @@ async def create_payment(
     *,
     customer_id: str,
     product_id: str,
-    payment_method_id: str | None,
-    card: Any,
+    card: CardInput,
     idempotency_key: str | None,
 ) -> BillingResult:
     scope = ctx.merchant_scope()
@@ -110,8 +115,7 @@ async def create_payment(
         ctx.caller_id,
         customer_id=customer_id,
         product_id=product_id,
-        payment_method_id=payment_method_id,
-        card=_card(ctx, card),
+        card=card,
         idempotency_key=idempotency_key,
     )
 
@@ -179,11 +183,15 @@ async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:
 # Customer (portal session)
 
 
-async def add_payment_method(ctx: Context, card: Any) -> PaymentMethod:
+async def add_payment_method(ctx: Context, card: CardInput) -> SavedOrPending:
     scope = ctx.customer_scope()
-    details = _card(ctx, card)
-    assert details is not None
-    return await payment_methods.add_payment_method(scope, _customer_of(scope), details)
+    if card.payment_method_id is not None or card.given != 1:
+        raise ServiceError(
+            "Give either card or gatewayPaymentMethodId.", code="INVALID_INPUT", field=["card"]
+        )
+    gateway = await payment_gateway(ctx.settings, scope, card)
+    new = new_card(gateway, card.card, card.gateway_payment_method_id)
+    return await payment_methods.add_payment_method(gateway, scope, ctx.customer_id, new)
 
 
 async def remove_payment_method(ctx: Context, method_id: str) -> PaymentMethod:
@@ -195,8 +203,7 @@ async def update_payment_method(
     ctx: Context,
     *,
     subscription_id: str,
-    payment_method_id: str | None,
-    card: Any,
+    card: CardInput,
     idempotency_key: str | None,
 ) -> BillingResult:
     scope = ctx.customer_scope()
@@ -205,10 +212,25 @@ async def update_payment_method(
         scope,
         ctx.caller_id,
         subscription_id=subscription_id,
-        payment_method_id=payment_method_id,
-        card=_card(ctx, card),
+        card=card,
         idempotency_key=idempotency_key,
     )
+
+
+async def confirm_payment(ctx: Context, payment_id: str) -> BillingResult:
+    """For the payment's customer (their own) or the business's key: asks the gateway what
+    became of the payment and settles it."""
+    return await settlement.confirm_payment(ctx.settings, ctx.scope(), payment_id)
+
+
+async def next_action_secret(ctx: Context, payment_id: str) -> str | None:
+    """What the customer's browser needs to authenticate a payment that waits for it."""
+    return await settlement.client_secret_of(ctx.settings, ctx.scope(), payment_id)
+
+
+async def publishable_key(ctx: Context) -> str | None:
+    info = await gateway_config.gateway_info(ctx.scope())
+    return info.publishable_key if info else None
 
 
 async def cancel_subscription(

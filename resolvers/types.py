@@ -8,6 +8,7 @@ from services.billing.charging import BillingResult
 from services.business_settings import Branding
 from services.errors import ServiceError
 from services.pagination import Page
+from services.payments.gateway_config import GatewayInfo
 from services.sql import Row
 from services.webhooks.endpoints import EndpointWithSecret
 
@@ -20,6 +21,7 @@ __all__ = [
     "BillingResult",
     "Branding",
     "EndpointWithSecret",
+    "GatewayInfo",
     "Page",
     "Row",
     "ServiceError",

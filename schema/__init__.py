@@ -20,6 +20,7 @@ from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, 
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.messages import safe_message
 from schema.nodes import NodeQuery
+from schema.payments import PaymentsMutation
 from schema.portal import PortalMutation, PortalQuery
 from schema.types import Business
 from schema.webhooks import (
@@ -51,6 +52,7 @@ class Mutation(
     MerchantMutation,
     PortalMutation,
     BillingMutation,
+    PaymentsMutation,
     LicensingMutation,
     WebhooksMutation,
     BusinessSettingsMutation,

@@ -13,11 +13,13 @@ from resolvers.context import Context
 from schema.billing_types import (
     CancellationReason,
     Invoice,
+    NextAction,
     Payment,
     PaymentMethod,
     Product,
     Subscription,
     TimeInterval,
+    next_action,
 )
 from schema.errors import UserError, payload
 from schema.permissions import CUSTOMER, MERCHANT, SIGNED_IN
@@ -30,6 +32,24 @@ class CardInput:
     exp_month: int
     exp_year: int
     cvc: str
+
+
+@strawberry.input
+class ConfirmPaymentInput:
+    payment_id: strawberry.ID
+
+
+@strawberry.type
+class ConfirmPaymentPayload:
+    payment: Payment | None
+    subscription: Subscription | None
+    invoice: Invoice | None
+    next_action: NextAction | None = strawberry.field(
+        default=None,
+        description="Set when the customer's bank wants them to authenticate (3-D Secure): "
+        "run Stripe.js with it, then confirmPayment (or call the same mutation again).",
+    )
+    user_errors: list[UserError]
 
 
 @strawberry.input
@@ -64,6 +84,11 @@ class CreateSubscriptionInput:
     product_id: strawberry.ID
     payment_method_id: strawberry.ID | None = None
     card: CardInput | None = None
+    gateway_payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
+        "publishable key; for a business whose gateway is Stripe, instead of card.",
+    )
     idempotency_key: str | None = None
 
 
@@ -72,6 +97,11 @@ class CreateSubscriptionPayload:
     subscription: Subscription | None
     payment: Payment | None
     invoice: Invoice | None
+    next_action: NextAction | None = strawberry.field(
+        default=None,
+        description="Set when the customer's bank wants them to authenticate (3-D Secure): "
+        "run Stripe.js with it, then confirmPayment (or call the same mutation again).",
+    )
     user_errors: list[UserError]
 
 
@@ -81,6 +111,11 @@ class CreatePaymentInput:
     product_id: strawberry.ID
     payment_method_id: strawberry.ID | None = None
     card: CardInput | None = None
+    gateway_payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
+        "publishable key; for a business whose gateway is Stripe, instead of card.",
+    )
     idempotency_key: str | None = None
 
 
@@ -88,6 +123,11 @@ class CreatePaymentInput:
 class CreatePaymentPayload:
     payment: Payment | None
     invoice: Invoice | None
+    next_action: NextAction | None = strawberry.field(
+        default=None,
+        description="Set when the customer's bank wants them to authenticate (3-D Secure): "
+        "run Stripe.js with it, then confirmPayment (or call the same mutation again).",
+    )
     user_errors: list[UserError]
 
 
@@ -116,12 +156,22 @@ class RunBillingCyclePayload:
 
 @strawberry.input
 class AddPaymentMethodInput:
-    card: CardInput
+    card: CardInput | None = None
+    gateway_payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
+        "publishable key; for a business whose gateway is Stripe, instead of card.",
+    )
 
 
 @strawberry.type
 class AddPaymentMethodPayload:
     payment_method: PaymentMethod | None
+    next_action: NextAction | None = strawberry.field(
+        default=None,
+        description="Set when the customer's bank wants them to authenticate (3-D Secure): "
+        "run Stripe.js with it, then confirmPayment (or call the same mutation again).",
+    )
     user_errors: list[UserError]
 
 
@@ -143,6 +193,11 @@ class UpdatePaymentMethodInput:
         default=None, description="A saved card; or give `card`."
     )
     card: CardInput | None = None
+    gateway_payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
+        "publishable key; for a business whose gateway is Stripe, instead of card.",
+    )
     idempotency_key: str | None = None
 
 
@@ -151,6 +206,11 @@ class UpdatePaymentMethodPayload:
     subscription: Subscription | None
     payment: Payment | None = strawberry.field(description="Set when what was owed was charged.")
     invoice: Invoice | None
+    next_action: NextAction | None = strawberry.field(
+        default=None,
+        description="Set when the customer's bank wants them to authenticate (3-D Secure): "
+        "run Stripe.js with it, then confirmPayment (or call the same mutation again).",
+    )
     user_errors: list[UserError]
 
 
@@ -186,7 +246,8 @@ def _id(value: strawberry.ID | None) -> str | None:
 
 
 def _billing_views(ctx: Context) -> dict[str, Any]:
-    """The subscription, payment and invoice of a billing operation's result."""
+    """The subscription, payment and invoice of a billing operation's result, and what the
+    customer must do next when their bank wants them to authenticate."""
     return {
         "subscription": lambda result: (
             Subscription.from_model(result.subscription, ctx) if result.subscription else None
@@ -197,6 +258,7 @@ def _billing_views(ctx: Context) -> dict[str, Any]:
         "invoice": lambda result: (
             Invoice.from_model(result.invoice, ctx) if result.invoice else None
         ),
+        "next_action": lambda result: next_action(ctx, result.client_secret),
     }
 
 
@@ -259,8 +321,9 @@ class BillingMutation:
                 info.context,
                 customer_id=str(input.customer_id),
                 product_id=str(input.product_id),
-                payment_method_id=_id(input.payment_method_id),
-                card=input.card,
+                card=resolve.card_input(
+                    _id(input.payment_method_id), input.card, input.gateway_payment_method_id
+                ),
                 idempotency_key=input.idempotency_key,
             ),
             **_billing_views(info.context),
@@ -281,12 +344,14 @@ class BillingMutation:
                 info.context,
                 customer_id=str(input.customer_id),
                 product_id=str(input.product_id),
-                payment_method_id=_id(input.payment_method_id),
-                card=input.card,
+                card=resolve.card_input(
+                    _id(input.payment_method_id), input.card, input.gateway_payment_method_id
+                ),
                 idempotency_key=input.idempotency_key,
             ),
             payment=views["payment"],
             invoice=views["invoice"],
+            next_action=views["next_action"],
         )
 
     @strawberry.mutation(
@@ -333,8 +398,13 @@ class BillingMutation:
         return await payload(
             info,
             AddPaymentMethodPayload,
-            lambda: resolve.add_payment_method(info.context, input.card),
-            payment_method=lambda row: PaymentMethod.from_model(row, info.context),
+            lambda: resolve.add_payment_method(
+                info.context, resolve.card_input(None, input.card, input.gateway_payment_method_id)
+            ),
+            payment_method=lambda saved: (
+                PaymentMethod.from_model(saved.method, info.context) if saved.method else None
+            ),
+            next_action=lambda saved: next_action(info.context, saved.client_secret),
         )
 
     @strawberry.mutation(
@@ -365,10 +435,27 @@ class BillingMutation:
             lambda: resolve.update_payment_method(
                 info.context,
                 subscription_id=str(input.subscription_id),
-                payment_method_id=_id(input.payment_method_id),
-                card=input.card,
+                card=resolve.card_input(
+                    _id(input.payment_method_id), input.card, input.gateway_payment_method_id
+                ),
                 idempotency_key=input.idempotency_key,
             ),
+            **_billing_views(info.context),
+        )
+
+    @strawberry.mutation(
+        permission_classes=SIGNED_IN,
+        description="The payment's customer or the business's key: asks the payment processor "
+        "what became of a payment (e.g. back from authenticating it) and settles it. A payment "
+        "already settled is answered as it is.",
+    )
+    async def confirm_payment(
+        self, info: Info[Context, None], input: ConfirmPaymentInput
+    ) -> ConfirmPaymentPayload:
+        return await payload(
+            info,
+            ConfirmPaymentPayload,
+            lambda: resolve.confirm_payment(info.context, str(input.payment_id)),
             **_billing_views(info.context),
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any, ClassVar, Self
 
 import strawberry
@@ -352,6 +353,42 @@ class Invoice(Node, RowView):
                 node.pdf_url = resolve.pdf_url(ctx, str(node.id))
 
 
+@strawberry.enum(description="What the customer's browser has to do.")
+class NextActionType(Enum):
+    CONFIRM_CARD_PAYMENT = strawberry.enum_value(
+        "confirm_card_payment",
+        description="Authenticate a payment: Stripe.js confirmCardPayment(clientSecret), "
+        "then confirmPayment.",
+    )
+    CONFIRM_CARD_SETUP = strawberry.enum_value(
+        "confirm_card_setup",
+        description="Authenticate a card being saved: Stripe.js confirmCardSetup(clientSecret), "
+        "then the same mutation again with the same card.",
+    )
+
+
+@strawberry.type(
+    description="What the customer must do before a payment or a saved card completes."
+)
+class NextAction:
+    type: NextActionType
+    client_secret: str = strawberry.field(
+        description="For Stripe.js (confirmCardPayment or confirmCardSetup). Never stored by us."
+    )
+    publishable_key: str = strawberry.field(description="The business's Stripe publishable key.")
+
+
+async def next_action(ctx: Context, client_secret: str | None) -> NextAction | None:
+    if not client_secret:
+        return None
+    key = await resolve.publishable_key(ctx)
+    if key is None:
+        return None
+    setup = client_secret.startswith("seti_")  # a SetupIntent's secret, not a PaymentIntent's
+    kind = NextActionType.CONFIRM_CARD_SETUP if setup else NextActionType.CONFIRM_CARD_PAYMENT
+    return NextAction(type=kind, client_secret=client_secret, publishable_key=key)
+
+
 @strawberry.type
 class Payment(Node, RowView):
     status: PaymentStatus
@@ -364,6 +401,16 @@ class Payment(Node, RowView):
     invoice: Invoice | None
     subscription: Subscription | None
     payment_method: PaymentMethod | None
+
+    @strawberry.field(
+        description="Set while the payment waits for the customer to authenticate (3-D Secure): "
+        "what their browser needs. Asked of the payment processor, never stored."
+    )
+    async def next_action(self, info: Info[Context, None]) -> NextAction | None:
+        if self.status != models.PaymentStatus.REQUIRES_ACTION:
+            return None
+        secret = await resolve.next_action_secret(info.context, str(self.id))
+        return await next_action(info.context, secret)
 
     RELATED: ClassVar[dict[str, str]] = {
         "invoice": "invoice",

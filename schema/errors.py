@@ -3,6 +3,7 @@ and the one way a mutation's payload is made from its resolver's result."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -58,7 +59,10 @@ async def payload(
     if result is None:
         fields = {name: (failed or {}).get(name) for name in views}
     else:
-        fields = {name: view(result) for name, view in views.items()}
+        fields = {}
+        for name, view in views.items():
+            value = view(result)
+            fields[name] = await value if inspect.isawaitable(value) else value
     if isinstance(result, BillingResult) and result.error is not None:
         errors = [UserError.from_service_error(result.error)]
     return payload_type(**fields, user_errors=errors)

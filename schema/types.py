@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import Info
 
 import models
+from resolvers import payments as resolve_payments
+from resolvers.context import Context
 from resolvers.merchant import BusinessProfile
 from resolvers.types import Branding as BrandingValues
-from resolvers.types import Page
+from resolvers.types import GatewayInfo, Page
 
 strawberry.enum(models.Mode, description="TEST or LIVE; it comes from the credential.")
 Mode = models.Mode
@@ -51,6 +54,35 @@ class Branding:
         )
 
 
+strawberry.enum(
+    models.GatewayProvider,
+    name="PaymentGatewayProvider",
+    description="TEST: the simulator with the documented test cards (test mode only). "
+    "STRIPE: real payments through the business's Stripe account.",
+)
+PaymentGatewayProvider = models.GatewayProvider
+
+
+@strawberry.type(description="How a business takes payments in the caller's mode.")
+class PaymentGateway:
+    provider: PaymentGatewayProvider
+    publishable_key: str | None = strawberry.field(
+        description="Stripe's publishable key, for Stripe.js. The secret key and the webhook "
+        "secret are never readable."
+    )
+    configured_at: datetime | None = strawberry.field(
+        description="null: the test simulator, never configured."
+    )
+
+    @classmethod
+    def from_info(cls, info: GatewayInfo) -> PaymentGateway:
+        return cls(
+            provider=info.provider,
+            publishable_key=info.publishable_key,
+            configured_at=info.configured_at,
+        )
+
+
 @strawberry.type
 class Business(Node):
     name: str
@@ -60,6 +92,14 @@ class Business(Node):
     )
     locale: str = strawberry.field(description="en or de: emails and the portal's default.")
     branding: Branding
+
+    @strawberry.field(
+        description="How the business takes payments in the caller's mode; null in live mode "
+        "until a gateway is configured."
+    )
+    async def payment_gateway(self, info: Info[Context, None]) -> PaymentGateway | None:
+        found = await resolve_payments.payment_gateway(info.context)
+        return PaymentGateway.from_info(found) if found else None
 
     @classmethod
     def from_profile(cls, profile: BusinessProfile) -> Business:

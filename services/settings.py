@@ -38,6 +38,9 @@ class Settings:
     # The longest a request may run before it is cut off with 503 (None: no limit).
     request_timeout_seconds: float | None = 15.0
     run_workers: bool = True
+    # Stripe's API (tests point it at localstripe) and Stripe.js, which the pages load.
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     # A merchant's own templates for pages and emails, searched before ours.
     templates_dir: Path | None = None
     secret_key_generated: bool = field(default=False, compare=False)

@@ -1,20 +1,29 @@
 """What every charge shares: where the money comes from, the gateway call between two
-transactions, and the result handed back to resolvers."""
+transactions, the outcomes (succeeded, failed, waiting for the customer to authenticate,
+processing), and the result handed back to resolvers."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from models import Invoice, Mode, Payment, PaymentMethod, PaymentStatus, Subscription
+from models import Customer, Invoice, Payment, PaymentMethod, PaymentStatus, Subscription
 from models.clock import now
 from services.billing.payment_methods import get_payment_method, store_saved_card
 from services.errors import ServiceError
 from services.payments import idempotency
-from services.payments.cards import CardDetails, CardError, card_brand
-from services.payments.gateway import ChargeResult, SavedCard, gateway_for, require_configured
+from services.payments.cards import CardDetails, CardError, RawCard, card_brand
+from services.payments.gateway import (
+    ChargeResult,
+    ChargeStatus,
+    NewCard,
+    PaymentGateway,
+    SavedCard,
+)
+from services.payments.gateway_config import gateway_for, new_card
+from services.payments.stripe_gateway import GatewayUnavailable
 from services.scope import Scope
 
 if TYPE_CHECKING:
@@ -23,37 +32,84 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("portal.billing")
 
+# A payment that has not reached a final state yet.
+OPEN_STATUSES = (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION)
+
 
 @dataclass(frozen=True)
 class PaymentSource:
+    """Where a payment's money comes from: a saved card, or a new one given with the request."""
+
     method: PaymentMethod | None = None
-    card: CardDetails | None = None
+    card: NewCard | None = None
+
+    @property
+    def details(self) -> CardDetails | None:
+        return self.card.details if self.card else None
 
     @property
     def brand(self) -> str | None:
         if self.method is not None:
             return self.method.brand
-        return card_brand(self.card.number) if self.card else None
+        return card_brand(self.details.number) if self.details else None
 
     @property
     def last4(self) -> str | None:
         if self.method is not None:
             return self.method.last4
-        return self.card.last4 if self.card else None
+        return self.details.last4 if self.details else None
+
+
+@dataclass(frozen=True)
+class CardInput:
+    """What a request said about the card to use: a saved one, a raw card (the simulator),
+    or the processor's payment method (Stripe)."""
+
+    payment_method_id: str | None = None
+    card: RawCard | None = None
+    gateway_payment_method_id: str | None = None
+
+    @property
+    def given(self) -> int:
+        return sum(
+            value is not None
+            for value in (self.payment_method_id, self.card, self.gateway_payment_method_id)
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The card as part of an idempotency fingerprint (HMACed, never stored as is)."""
+        card = self.card
+        return {
+            "payment_method_id": self.payment_method_id,
+            "gateway_payment_method_id": self.gateway_payment_method_id,
+            "card": None
+            if card is None
+            else {"number": card.number, "exp": [card.exp_month, card.exp_year], "cvc": card.cvc},
+        }
+
+
+async def payment_gateway(settings: Settings, scope: Scope, card: CardInput) -> PaymentGateway:
+    """The business's gateway, with the card input checked against it before anything else
+    happens (a Stripe business refuses card numbers; live mode without a gateway refuses)."""
+    gateway = await gateway_for(settings, scope)
+    if card.card is not None or card.gateway_payment_method_id is not None:
+        new_card(gateway, card.card, card.gateway_payment_method_id)
+    return gateway
 
 
 async def resolve_source(
-    scope: Scope, customer_id: str, payment_method_id: str | None, card: CardDetails | None
+    gateway: PaymentGateway, scope: Scope, customer_id: str, card: CardInput
 ) -> PaymentSource:
-    require_configured(scope.mode)
-    if (payment_method_id is None) == (card is None):
+    if card.given != 1:
         raise ServiceError(
-            "Give either paymentMethodId or card.", code="INVALID_INPUT", field=["paymentMethodId"]
+            "Give one of paymentMethodId, card or gatewayPaymentMethodId.",
+            code="INVALID_INPUT",
+            field=["paymentMethodId"],
         )
-    if card is not None:
-        return PaymentSource(card=card)
-    assert payment_method_id is not None
-    return PaymentSource(method=await get_payment_method(scope, customer_id, payment_method_id))
+    if card.payment_method_id is not None:
+        method = await get_payment_method(scope, customer_id, card.payment_method_id)
+        return PaymentSource(method=method)
+    return PaymentSource(card=new_card(gateway, card.card, card.gateway_payment_method_id))
 
 
 async def open_payment(
@@ -84,53 +140,78 @@ async def open_payment(
         currency=currency,
         card_brand=source.brand,
         card_last4=source.last4,
+        gateway_payment_method=source.card.gateway_id if source.card else None,
     )
 
 
 async def charge_source(
-    mode: Mode, payment: Payment, source: PaymentSource
+    gateway: PaymentGateway, payment: Payment, source: PaymentSource, *, off_session: bool = False
 ) -> tuple[ChargeResult, SavedCard | None]:
     """Step two of three: the gateway call, outside any transaction, keyed by the payment id.
-    A processor that fails outright counts as a failed charge, so step three always runs and
-    nothing is left claimed or PROCESSING."""
-    gateway = gateway_for(mode)
+    A simulator that fails outright counts as a failed charge; a processor that cannot be
+    reached raises GatewayUnavailable, and the payment stays PROCESSING for settlement to ask
+    about (the processor may have charged)."""
+    customer = await Customer.get(id=payment.customer_id)
     try:
         if source.card is not None:
-            return await gateway.charge_card(
-                source.card, payment.amount, payment.currency, payment.id
+            result, saved = await gateway.charge_new_card(customer, source.card, payment)
+        else:
+            assert source.method is not None
+            result = await gateway.charge(
+                customer, source.method.gateway_token, payment, off_session=off_session
             )
-        assert source.method is not None
-        result = await gateway.charge(
-            source.method.gateway_token, payment.amount, payment.currency, payment.id
-        )
+            saved = None
+    except GatewayUnavailable:
+        raise
+    except CardError as refused:
+        return ChargeResult.failed(refused.code, refused.message), None
     except Exception as exc:
         logger.warning("charge %s failed at the gateway: %s", payment.id, type(exc).__name__)
-        return ChargeResult(
-            False, None, "PROCESSING_ERROR", "The payment could not be processed."
-        ), None
-    return result, None
+        return ChargeResult.failed("PROCESSING_ERROR", "The payment could not be processed."), None
+    await note_reference(payment, result)
+    return result, saved
+
+
+async def note_reference(payment: Payment, result: ChargeResult) -> None:
+    """The processor's charge, kept as soon as it is known: settlement asks about it."""
+    if result.reference and payment.gateway_reference != result.reference:
+        await Payment.filter(id=payment.id).update(gateway_reference=result.reference)
+        payment.gateway_reference = result.reference
+
+
+def unavailable_error() -> ServiceError:
+    return ServiceError(
+        "The payment processor could not be reached. Nothing has been charged that we know "
+        "of; the payment will be settled as soon as the processor answers. Try again shortly.",
+        code="GATEWAY_UNAVAILABLE",
+    )
 
 
 async def record_payment_outcome(
     payment: Payment, result: ChargeResult, method: PaymentMethod | None
 ) -> bool:
-    """Moves a PROCESSING payment to SUCCEEDED or FAILED, once: False if something else (a
-    concurrent settlement) already recorded it. Call inside step three's transaction."""
-    fields: dict[str, Any] = {
-        "gateway_reference": result.reference,
-        "updated_at": now(),
-    }
-    if result.succeeded:
-        fields.update(status=PaymentStatus.SUCCEEDED)
+    """Moves an open payment (PROCESSING, or waiting for authentication) to the result's
+    status, once: False if something else (a concurrent settlement, the processor's webhook)
+    already recorded this outcome or a final one. Call inside step three's transaction."""
+    fields: dict[str, Any] = {"updated_at": now()}
+    if result.reference:
+        fields["gateway_reference"] = result.reference
+    if result.status == ChargeStatus.SUCCEEDED:
+        fields["status"] = PaymentStatus.SUCCEEDED
         if method is not None:
             fields["payment_method_id"] = method.id
-    else:
+    elif result.status == ChargeStatus.FAILED:
         fields.update(
             status=PaymentStatus.FAILED,
             failure_code=result.failure_code,
             failure_message=result.failure_message,
         )
-    changed = await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(**fields)
+    elif result.status == ChargeStatus.REQUIRES_ACTION:
+        fields["status"] = PaymentStatus.REQUIRES_ACTION
+    else:
+        fields["status"] = PaymentStatus.PROCESSING
+    from_statuses = [s for s in OPEN_STATUSES if s != fields["status"]]
+    changed = await Payment.filter(id=payment.id, status__in=from_statuses).update(**fields)
     if changed:
         await payment.refresh_from_db()
     return changed == 1
@@ -139,9 +220,15 @@ async def record_payment_outcome(
 async def attach_saved_card(
     scope: Scope, customer_id: str, payment: Payment, saved: SavedCard
 ) -> PaymentMethod:
-    """After a successful inline-card charge: the card is kept, and the payment points at it."""
+    """After a successful charge with a new card: the card is kept, and the payment points at
+    it."""
     method = await store_saved_card(scope, customer_id, saved)
-    await Payment.filter(id=payment.id).update(payment_method_id=method.id)
+    await Payment.filter(id=payment.id).update(
+        payment_method_id=method.id,
+        card_brand=saved.brand,
+        card_last4=saved.last4,
+        gateway_payment_method=None,
+    )
     payment.payment_method_id = method.id
     return method
 
@@ -160,6 +247,8 @@ class BillingResult:
     payment: Payment | None = None
     invoice: Invoice | None = None
     error: ServiceError | None = None
+    # When the payment waits for the customer to authenticate: for their browser. Not stored.
+    client_secret: str | None = field(default=None, repr=False)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -225,10 +314,3 @@ async def with_idempotency(
         raise
     await idempotency.finish(claim, result.to_record())
     return result
-
-
-def card_request(card: CardDetails | None) -> dict[str, Any] | None:
-    """The card as part of an idempotency fingerprint (HMACed, never stored as is)."""
-    if card is None:
-        return None
-    return {"number": card.number, "exp": [card.exp_month, card.exp_year], "cvc": card.cvc}

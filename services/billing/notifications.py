@@ -39,16 +39,26 @@ async def send_receipt(
 
 
 async def send_on_hold(
-    settings: Settings, subscription: Subscription, product: Product, amount_due: int
+    settings: Settings,
+    subscription: Subscription,
+    product: Product,
+    amount_due: int,
+    *,
+    authenticate: bool = False,
 ) -> None:
+    """The renewal failed (or, with `authenticate`, the bank wants the customer to confirm it):
+    an email with a fresh portal link to pay."""
     customer, business = await _parties(subscription.customer_id)
     link = await issue_portal_link(settings, customer)
+    compose = (
+        mailers.payment_authentication_required if authenticate else mailers.subscription_on_hold
+    )
     await email_customer(
         settings,
         customer,
         business,
-        mailers.subscription_on_hold,
-        topic="subscription_on_hold",
+        compose,
+        topic="payment_authentication_required" if authenticate else "subscription_on_hold",
         product_name=product.name,
         amount_due=format_money(
             amount_due, subscription.currency, customer_locale(customer, business)

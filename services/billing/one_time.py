@@ -12,13 +12,15 @@ from models.clock import now
 from models.ids import new_id
 from services.billing.charging import (
     BillingResult,
+    CardInput,
     attach_saved_card,
-    card_request,
     charge_source,
     decline_error,
     open_payment,
+    payment_gateway,
     record_payment_outcome,
     resolve_source,
+    unavailable_error,
     with_idempotency,
 )
 from services.billing.invoices import create_invoice
@@ -31,8 +33,8 @@ from services.events import payment_event
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Page, keyset_page
-from services.payments.cards import CardDetails
 from services.payments.gateway import ChargeResult, SavedCard
+from services.payments.stripe_gateway import GatewayUnavailable
 from services.scope import Scope
 from services.sql import Row
 
@@ -47,16 +49,11 @@ async def create_payment(
     *,
     customer_id: str,
     product_id: str,
-    payment_method_id: str | None,
-    card: CardDetails | None,
+    card: CardInput,
     idempotency_key: str | None,
 ) -> BillingResult:
-    request = {
-        "customer_id": customer_id,
-        "product_id": product_id,
-        "payment_method_id": payment_method_id,
-        "card": card_request(card),
-    }
+    gateway = await payment_gateway(settings, scope, card)
+    request = {"customer_id": customer_id, "product_id": product_id, **card.fingerprint()}
 
     async def work() -> BillingResult:
         customer = await get_customer(scope, customer_id)
@@ -67,7 +64,7 @@ async def create_payment(
                 code="INVALID_PRODUCT",
                 field=["productId"],
             )
-        source = await resolve_source(scope, customer.id, payment_method_id, card)
+        source = await resolve_source(gateway, scope, customer.id, card)
         payment_id = new_id("pay")
         async with in_transaction():
             invoice = await create_invoice(
@@ -89,13 +86,18 @@ async def create_payment(
                 product_id=product.id,
                 invoice=invoice,
             )
-        result, saved = await charge_source(scope.mode, payment, source)
+        try:
+            result, saved = await charge_source(gateway, payment, source)
+        except GatewayUnavailable:  # the payment stays PROCESSING until the processor tells
+            return BillingResult(payment=payment, invoice=invoice, error=unavailable_error())
         error = await finish_one_time(
             settings, payment, invoice, product, source.method, saved, result
         )
         notify_worker()
         await invoice.refresh_from_db()
-        return BillingResult(payment=payment, invoice=invoice, error=error)
+        return BillingResult(
+            payment=payment, invoice=invoice, error=error, client_secret=result.client_secret
+        )
 
     return await with_idempotency(
         settings, scope, caller, idempotency_key, "createPayment", request, work
@@ -117,6 +119,8 @@ async def finish_one_time(
     async with in_transaction():
         if not await record_payment_outcome(payment, result, method):
             return None  # settled already
+        if not result.final:
+            return None  # the invoice stays OPEN until the payment settles
         if not result.succeeded:
             await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.VOID, amount_due=0)
             await payment_event(payment)

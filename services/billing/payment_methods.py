@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from tortoise.transactions import in_transaction
 
-from models import Mode, PaymentMethod, Subscription, SubscriptionStatus
+from models import CardSetup, Customer, PaymentMethod, Subscription, SubscriptionStatus
 from models.clock import now
 from models.ids import well_formed
 from services.billing.columns import shown
-from services.errors import ConfigurationError, InvalidState, NotFound
+from services.errors import InvalidState, NotFound, ServiceError
 from services.events import payment_method_event
-from services.payments.cards import CardDetails, check_card
-from services.payments.gateway import SavedCard, gateway_for
+from services.payments.gateway import NewCard, PaymentGateway, SavedCard
+from services.payments.stripe_gateway import GatewayUnavailable
 from services.scope import Scope
 from services.sql import Row, fetch_rows, placeholders, typed
-
-
-def card_from_input(
-    mode: Mode, number: str, exp_month: int, exp_year: int, cvc: str
-) -> CardDetails:
-    """Checks a raw card before any gateway call. Live mode never takes raw card numbers."""
-    if mode == Mode.LIVE:
-        raise ConfigurationError(
-            "Live mode does not accept card numbers: it takes a token from the configured payment "
-            "processor, and none is configured.",
-            code="LIVE_PAYMENTS_NOT_CONFIGURED",
-            field=["card"],
-        )
-    return check_card(number, exp_month, exp_year, cvc)
 
 
 async def store_saved_card(scope: Scope, customer_id: str, saved: SavedCard) -> PaymentMethod:
@@ -45,13 +32,74 @@ async def store_saved_card(scope: Scope, customer_id: str, saved: SavedCard) -> 
     )
 
 
-async def add_payment_method(scope: Scope, customer_id: str, card: CardDetails) -> PaymentMethod:
-    """Saves a card after a zero-amount check by the gateway; refused cards are not saved."""
-    saved = await gateway_for(scope.mode).save_card(card)
+@dataclass(frozen=True)
+class SavedOrPending:
+    """A card saved, or waiting for the customer to authenticate its setup (3-D Secure)."""
+
+    method: PaymentMethod | None
+    client_secret: str | None = field(default=None, repr=False)  # for the browser; not stored
+
+
+async def save_new_card(
+    gateway: PaymentGateway, scope: Scope, customer: Customer, card: NewCard
+) -> SavedOrPending:
+    """Saves a card for later off-session charges, after the gateway's check (a zero-amount
+    authorization; with a processor, a setup). When the bank wants the customer to
+    authenticate, the setup is kept and the answer carries what the browser needs; the same
+    call again after they did saves the card. Refused cards are not saved."""
+    pending = None
+    if card.gateway_id is not None:
+        pending = await CardSetup.get_or_none(
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer.id,
+            gateway_payment_method=card.gateway_id,
+            completed_at__isnull=True,
+        )
+    try:
+        if pending is not None:
+            setup = await gateway.finish_setup(customer, pending.gateway_setup)
+        else:
+            setup = await gateway.save_card(customer, card)
+    except GatewayUnavailable:
+        raise ServiceError(
+            "The payment processor could not be reached. Try again shortly.",
+            code="GATEWAY_UNAVAILABLE",
+            retryable=True,
+        ) from None
+    if setup.card is None:
+        if pending is None:
+            assert setup.setup_reference is not None and card.gateway_id is not None
+            await CardSetup.create(
+                business_id=scope.business_id,
+                mode=scope.mode,
+                customer_id=customer.id,
+                gateway_setup=setup.setup_reference,
+                gateway_payment_method=card.gateway_id,
+            )
+        return SavedOrPending(None, setup.client_secret)
     async with in_transaction():
-        method = await store_saved_card(scope, customer_id, saved)
+        if pending is not None:
+            done = await CardSetup.filter(id=pending.id, completed_at__isnull=True).update(
+                completed_at=now()
+            )
+            if not done:  # finished at the same moment by another request: theirs is saved
+                existing = await PaymentMethod.get_or_none(
+                    customer_id=customer.id, gateway_token=setup.card.token, removed_at__isnull=True
+                )
+                if existing is not None:
+                    return SavedOrPending(existing)
+        method = await store_saved_card(scope, customer.id, setup.card)
         await payment_method_event("payment_method.added", method)
-    return method
+    return SavedOrPending(method)
+
+
+async def add_payment_method(
+    gateway: PaymentGateway, scope: Scope, customer_id: str, card: NewCard
+) -> SavedOrPending:
+    """The customer's new card, saved (or waiting for their bank)."""
+    customer = await Customer.get(id=customer_id, business_id=scope.business_id, mode=scope.mode)
+    return await save_new_card(gateway, scope, customer, card)
 
 
 async def get_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:

@@ -28,9 +28,12 @@ from services.billing.charging import (
 from services.billing.invoices import create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
+from services.errors import ConfigurationError
 from services.events import payment_event, subscription_event
 from services.outbox import notify_worker
-from services.payments.gateway import ChargeResult
+from services.payments.gateway import ChargeResult, ChargeStatus
+from services.payments.gateway_config import gateway_for
+from services.payments.stripe_gateway import GatewayUnavailable
 from services.scope import Scope
 
 if TYPE_CHECKING:
@@ -143,9 +146,19 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
         )
 
     if method is None:
-        result = ChargeResult(False, None, "NO_PAYMENT_METHOD", "No card is on file.")
+        result = ChargeResult.failed("NO_PAYMENT_METHOD", "No card is on file.")
     else:
-        result, _ = await charge_source(subscription.mode, payment, PaymentSource(method=method))
+        scope = Scope(subscription.business_id, subscription.mode)
+        try:
+            gateway = await gateway_for(settings, scope)
+            # Off-session: the customer is not there; a bank that wants them gets them by email.
+            result, _ = await charge_source(
+                gateway, payment, PaymentSource(method=method), off_session=True
+            )
+        except ConfigurationError as refused:
+            result = ChargeResult.failed(refused.code, refused.message)
+        except GatewayUnavailable:
+            return None  # PROCESSING and claimed: settlement asks the processor later
     outcome = await finish_renewal(settings, subscription, invoice, payment, product, result)
     notify_worker()
     return outcome
@@ -165,6 +178,21 @@ async def finish_renewal(
     async with in_transaction():
         if not await record_payment_outcome(payment, result, None):
             return None  # settled already
+        if result.status == ChargeStatus.PROCESSING:
+            return None  # claimed until the processor tells
+        if result.status == ChargeStatus.REQUIRES_ACTION:
+            # The bank wants the customer: ON_HOLD, still claimed by this payment, which the
+            # customer completes from the link in the email (then it is ACTIVE again).
+            await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
+                status=SubscriptionStatus.ON_HOLD, updated_at=at
+            )
+            await subscription.refresh_from_db()
+            await send_on_hold(
+                settings, subscription, product, invoice.amount_due, authenticate=True
+            )
+            await payment_event(payment)
+            await subscription_event("subscription.on_hold", subscription)
+            return "failed"
         if result.succeeded:
             await Invoice.filter(id=invoice.id).update(
                 status=InvoiceStatus.PAID, amount_due=0, paid_at=at

@@ -24,14 +24,16 @@ from models.clock import now
 from models.ids import new_id, well_formed
 from services.billing.charging import (
     BillingResult,
+    CardInput,
     PaymentSource,
     attach_saved_card,
-    card_request,
     charge_source,
     decline_error,
     open_payment,
+    payment_gateway,
     record_payment_outcome,
     resolve_source,
+    unavailable_error,
     with_idempotency,
 )
 from services.billing.invoices import create_invoice
@@ -45,8 +47,8 @@ from services.events import payment_event, subscription_event
 from services.licensing import issue_license_key
 from services.outbox import notify_worker
 from services.pagination import Page, keyset_page
-from services.payments.cards import CardDetails
-from services.payments.gateway import ChargeResult, SavedCard
+from services.payments.gateway import ChargeResult, PaymentGateway, SavedCard
+from services.payments.stripe_gateway import GatewayUnavailable
 from services.scope import Scope
 from services.sql import Row
 
@@ -90,16 +92,11 @@ async def create_subscription(
     *,
     customer_id: str,
     product_id: str,
-    payment_method_id: str | None,
-    card: CardDetails | None,
+    card: CardInput,
     idempotency_key: str | None,
 ) -> BillingResult:
-    request = {
-        "customer_id": customer_id,
-        "product_id": product_id,
-        "payment_method_id": payment_method_id,
-        "card": card_request(card),
-    }
+    gateway = await payment_gateway(settings, scope, card)
+    request = {"customer_id": customer_id, "product_id": product_id, **card.fingerprint()}
 
     async def work() -> BillingResult:
         customer = await get_customer(scope, customer_id)
@@ -110,8 +107,8 @@ async def create_subscription(
                 code="INVALID_PRODUCT",
                 field=["productId"],
             )
-        source = await resolve_source(scope, customer.id, payment_method_id, card)
-        return await _subscribe(settings, scope, customer.id, product, source)
+        source = await resolve_source(gateway, scope, customer.id, card)
+        return await _subscribe(settings, gateway, scope, customer.id, product, source)
 
     return await with_idempotency(
         settings, scope, caller, idempotency_key, "createSubscription", request, work
@@ -119,7 +116,12 @@ async def create_subscription(
 
 
 async def _subscribe(
-    settings: Settings, scope: Scope, customer_id: str, product: Product, source: PaymentSource
+    settings: Settings,
+    gateway: PaymentGateway,
+    scope: Scope,
+    customer_id: str,
+    product: Product,
+    source: PaymentSource,
 ) -> BillingResult:
     assert product.interval is not None
     start = now()
@@ -161,7 +163,10 @@ async def _subscribe(
             invoice=invoice,
             subscription=subscription,
         )
-    result, saved = await charge_source(scope.mode, payment, source)
+    try:
+        result, saved = await charge_source(gateway, payment, source)
+    except GatewayUnavailable:  # the payment stays PROCESSING until the processor tells
+        return BillingResult(subscription, payment, invoice, unavailable_error())
     error = await finish_first_charge(
         settings, subscription, invoice, payment, product, source.method, saved, result
     )
@@ -169,7 +174,7 @@ async def _subscribe(
     await subscription.refresh_from_db()
     await payment.refresh_from_db()
     await invoice.refresh_from_db()
-    return BillingResult(subscription, payment, invoice, error)
+    return BillingResult(subscription, payment, invoice, error, result.client_secret)
 
 
 async def finish_first_charge(
@@ -190,6 +195,8 @@ async def finish_first_charge(
     async with in_transaction():
         if not await record_payment_outcome(payment, result, method):
             return None  # settled already
+        if not result.final:
+            return None  # PENDING, with its invoice OPEN, until the payment settles
         if result.succeeded and method is None and saved is not None:
             method = await attach_saved_card(scope, customer_id, payment, saved)
         if result.succeeded:

@@ -14,6 +14,16 @@ class CardError(ServiceError):
 
 
 @dataclass(frozen=True)
+class RawCard:
+    """A card as a client sent it, not yet checked (and never shown)."""
+
+    number: str = field(repr=False)
+    exp_month: int = field(repr=False)
+    exp_year: int = field(repr=False)
+    cvc: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class CardDetails:
     number: str = field(repr=False)
     exp_month: int

@@ -628,7 +628,7 @@ async def test_live_mode_refuses_raw_cards_and_creates_nothing(
         assert GOOD_CARD["number"] not in response.text
         payload = response.json()["data"][name]
         assert codes(payload) == ["LIVE_PAYMENTS_NOT_CONFIGURED"], payload
-        assert "processor" in payload["userErrors"][0]["message"]
+        assert "configurePaymentGateway" in payload["userErrors"][0]["message"]
         assert payload["payment"] is None and payload["invoice"] is None
 
     billing = await billing_of(gql, key, customer_id)

@@ -72,7 +72,7 @@ async def test_first_charge_with_an_inline_card_interrupted_is_failed_cleanly(
     gql, key = portal.gql, acme.test_api_key
     customer_id = await create_customer(gql, key, "di@example.com")
     product_id = await create_product(gql, key, amount=1200)
-    monkeypatch.setattr(TestGateway, "charge_card", _crash)
+    monkeypatch.setattr(TestGateway, "charge_new_card", _crash)
     with pytest.raises(asyncio.CancelledError):
         await gql(
             CREATE_SUBSCRIPTION,
