@@ -33,6 +33,7 @@ from schema import build_schema
 from services import outbox
 from services.billing.renewals import renew_due_subscriptions
 from services.billing.settlement import settle_stale_payments
+from services.payments.stripe_gateway import close_clients as close_stripe_clients
 from services.ratelimit import RateLimiter
 from services.tasks import task_handlers
 from services.webhooks import delivery as webhook_delivery
@@ -206,6 +207,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await close_stripe_clients()
 
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),

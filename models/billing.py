@@ -233,6 +233,8 @@ class Payment(Model):
     gateway_reference = fields.CharField(max_length=200, null=True)
     # A new card given to a charge (the processor's payment method): saved once it is paid.
     gateway_payment_method = fields.CharField(max_length=255, null=True)
+    # Charged without the customer present (a renewal): asked about again the same way.
+    off_session = fields.BooleanField(default=False)
     created_at = created_field()
     updated_at = created_field()
 

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+import models
 from resolvers import billing as resolve
 from resolvers.context import Context
 from schema.billing_types import (
@@ -258,8 +259,22 @@ def _billing_views(ctx: Context) -> dict[str, Any]:
         "invoice": lambda result: (
             Invoice.from_model(result.invoice, ctx) if result.invoice else None
         ),
-        "next_action": lambda result: next_action(ctx, result.client_secret),
+        "next_action": lambda result: _next_action_of(ctx, result),
     }
+
+
+async def _next_action_of(ctx: Context, result: Any) -> NextAction | None:
+    """What the customer's browser must do, also when the result is a replay (an idempotent
+    repeat), which does not carry the client secret: it is asked of the processor then."""
+    secret = result.client_secret
+    payment = result.payment
+    if (
+        secret is None
+        and payment is not None
+        and payment.status == models.PaymentStatus.REQUIRES_ACTION
+    ):
+        secret = await resolve.next_action_secret(ctx, payment.id)
+    return await next_action(ctx, secret)
 
 
 @strawberry.type

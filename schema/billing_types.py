@@ -355,15 +355,11 @@ class Invoice(Node, RowView):
 
 @strawberry.enum(description="What the customer's browser has to do.")
 class NextActionType(Enum):
-    CONFIRM_CARD_PAYMENT = strawberry.enum_value(
-        "confirm_card_payment",
-        description="Authenticate a payment: Stripe.js confirmCardPayment(clientSecret), "
-        "then confirmPayment.",
-    )
-    CONFIRM_CARD_SETUP = strawberry.enum_value(
-        "confirm_card_setup",
-        description="Authenticate a card being saved: Stripe.js confirmCardSetup(clientSecret), "
-        "then the same mutation again with the same card.",
+    AUTHENTICATE = strawberry.enum_value(
+        "authenticate",
+        description="The customer authenticates with their bank (3-D Secure) through Stripe.js: "
+        "confirmCardSetup(clientSecret) for a card being saved (a SetupIntent's secret, "
+        "seti_…), confirmCardPayment(clientSecret) for a payment (pi_…).",
     )
 
 
@@ -384,9 +380,9 @@ async def next_action(ctx: Context, client_secret: str | None) -> NextAction | N
     key = await resolve.publishable_key(ctx)
     if key is None:
         return None
-    setup = client_secret.startswith("seti_")  # a SetupIntent's secret, not a PaymentIntent's
-    kind = NextActionType.CONFIRM_CARD_SETUP if setup else NextActionType.CONFIRM_CARD_PAYMENT
-    return NextAction(type=kind, client_secret=client_secret, publishable_key=key)
+    return NextAction(
+        type=NextActionType.AUTHENTICATE, client_secret=client_secret, publishable_key=key
+    )
 
 
 @strawberry.type

@@ -71,4 +71,9 @@ class Migration(migrations.Migration):
             name='gateway_payment_method',
             field=fields.CharField(null=True, max_length=255),
         ),
+        ops.AddField(
+            model_name='Payment',
+            name='off_session',
+            field=fields.BooleanField(default=False),
+        ),
     ]

@@ -123,6 +123,7 @@ async def open_payment(
     product_id: str,
     invoice: Invoice | None,
     subscription: Subscription | None = None,
+    off_session: bool = False,
 ) -> Payment:
     """Step one's payment: PROCESSING, with what may be shown of the card. Call inside step
     one's transaction; the gateway is then called with this payment's id."""
@@ -141,11 +142,12 @@ async def open_payment(
         card_brand=source.brand,
         card_last4=source.last4,
         gateway_payment_method=source.card.gateway_id if source.card else None,
+        off_session=off_session,
     )
 
 
 async def charge_source(
-    gateway: PaymentGateway, payment: Payment, source: PaymentSource, *, off_session: bool = False
+    gateway: PaymentGateway, payment: Payment, source: PaymentSource
 ) -> tuple[ChargeResult, SavedCard | None]:
     """Step two of three: the gateway call, outside any transaction, keyed by the payment id.
     A simulator that fails outright counts as a failed charge; a processor that cannot be
@@ -157,9 +159,7 @@ async def charge_source(
             result, saved = await gateway.charge_new_card(customer, source.card, payment)
         else:
             assert source.method is not None
-            result = await gateway.charge(
-                customer, source.method.gateway_token, payment, off_session=off_session
-            )
+            result = await gateway.charge(customer, source.method.gateway_token, payment)
             saved = None
     except GatewayUnavailable:
         raise
@@ -181,8 +181,10 @@ async def note_reference(payment: Payment, result: ChargeResult) -> None:
 
 def unavailable_error() -> ServiceError:
     return ServiceError(
-        "The payment processor could not be reached. Nothing has been charged that we know "
-        "of; the payment will be settled as soon as the processor answers. Try again shortly.",
+        "The payment processor could not be reached, so the outcome is not known yet: the "
+        "payment stays PROCESSING and is settled as soon as the processor answers "
+        "(confirmPayment asks at once). Repeat the request with the same idempotency key, not "
+        "a new one, to see it.",
         code="GATEWAY_UNAVAILABLE",
     )
 

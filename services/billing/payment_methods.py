@@ -49,6 +49,15 @@ async def save_new_card(
     call again after they did saves the card. Refused cards are not saved."""
     pending = None
     if card.gateway_id is not None:
+        kept = await PaymentMethod.get_or_none(
+            business_id=scope.business_id,
+            mode=scope.mode,
+            customer_id=customer.id,
+            gateway_token=card.gateway_id,
+            removed_at__isnull=True,
+        )
+        if kept is not None:  # saved already (the same call repeated): that card
+            return SavedOrPending(kept)
         pending = await CardSetup.get_or_none(
             business_id=scope.business_id,
             mode=scope.mode,

@@ -143,6 +143,8 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             product_id=product.id,
             invoice=invoice,
             subscription=subscription,
+            # The customer is not there; a bank that wants them gets them by email.
+            off_session=True,
         )
 
     if method is None:
@@ -151,10 +153,7 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
         scope = Scope(subscription.business_id, subscription.mode)
         try:
             gateway = await gateway_for(settings, scope)
-            # Off-session: the customer is not there; a bank that wants them gets them by email.
-            result, _ = await charge_source(
-                gateway, payment, PaymentSource(method=method), off_session=True
-            )
+            result, _ = await charge_source(gateway, payment, PaymentSource(method=method))
         except ConfigurationError as refused:
             result = ChargeResult.failed(refused.code, refused.message)
         except GatewayUnavailable:

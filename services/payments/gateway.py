@@ -85,9 +85,7 @@ class PaymentGateway(Protocol):
         """After the customer authenticated a setup: the saved card, or still waiting."""
         ...
 
-    async def charge(
-        self, customer: Customer, token: str, payment: Payment, *, off_session: bool
-    ) -> ChargeResult:
+    async def charge(self, customer: Customer, token: str, payment: Payment) -> ChargeResult:
         """Charges a saved card, keyed by the payment's id: the same payment never charges
         twice."""
         ...
@@ -168,9 +166,7 @@ class TestGateway:
     async def finish_setup(self, customer: Customer, setup_reference: str) -> SetupResult:
         raise CardError("No such card setup.", code="NOT_FOUND", field=["card"])
 
-    async def charge(
-        self, customer: Customer, token: str, payment: Payment, *, off_session: bool
-    ) -> ChargeResult:
+    async def charge(self, customer: Customer, token: str, payment: Payment) -> ChargeResult:
         reference = _reference(payment)
         if not token.startswith("tok_test_") or payment.amount <= 0:
             return ChargeResult.failed(
@@ -191,7 +187,7 @@ class TestGateway:
         if details.number == DECLINE_ON_CHARGE:
             return ChargeResult.failed("CARD_DECLINED", "The card was declined.", reference), None
         saved = self._save(details)
-        return await self.charge(customer, saved.token, payment, off_session=False), saved
+        return await self.charge(customer, saved.token, payment), saved
 
     async def outcome(
         self, customer: Customer, payment: Payment, token: str | None
@@ -202,7 +198,7 @@ class TestGateway:
                 "PROCESSING_ERROR", "The payment could not be confirmed with the processor."
             )
         # Stateless: the same token and payment give the same outcome as the first time.
-        return await self.charge(customer, token, payment, off_session=True)
+        return await self.charge(customer, token, payment)
 
     async def saved_card_of(self, customer: Customer, gateway_id: str) -> SavedCard:
         raise CardError("The simulator keeps no cards.", code="NOT_FOUND", field=["card"])

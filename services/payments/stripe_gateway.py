@@ -12,7 +12,10 @@ needs; the payment settles later, by Stripe's webhook or the customer's return.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 import stripe
@@ -23,6 +26,9 @@ from services.payments.cards import CardError
 from services.payments.gateway import ChargeResult, ChargeStatus, NewCard, SavedCard, SetupResult
 
 logger = logging.getLogger("portal.stripe")
+# Stripe's client logs whole response bodies at DEBUG, client secrets included: never below INFO
+# (its INFO lines name the method, path and status only).
+logging.getLogger("stripe").setLevel(logging.INFO)
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
@@ -67,21 +73,54 @@ def _declined(code: str) -> str:
     return MESSAGES.get(code, MESSAGES["CARD_DECLINED"])
 
 
-_CLIENTS: dict[tuple[str, str], stripe.StripeClient] = {}
+# Stripe answers in well under a second; a call that takes longer than this is given up (and
+# may be asked about again: every charge carries its idempotency key) before the request's own
+# time limit (PORTAL_REQUEST_TIMEOUT_SECONDS, 15 s by default) runs out.
+STRIPE_TIMEOUT_SECONDS = 10.0
+_MAX_CLIENTS = 256
+
+# One client (one pool of connections) per secret key and API address, per event loop: a pool's
+# connections belong to the loop that opened them. The least recently used client is closed
+# when there are too many.
+_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop,
+    OrderedDict[tuple[str, str], tuple[stripe.StripeClient, stripe.HTTPXClient]],
+] = weakref.WeakKeyDictionary()
 
 
 def client_for(secret_key: str, api_base: str) -> stripe.StripeClient:
-    """One client (and one pool of connections) per key and API address."""
+    loop = asyncio.get_running_loop()
+    clients = _CLIENTS.setdefault(loop, OrderedDict())
     key = (secret_key, api_base)
-    found = _CLIENTS.get(key)
-    if found is None:
-        found = _CLIENTS[key] = stripe.StripeClient(
-            secret_key,
-            base_addresses={"api": api_base},
-            http_client=stripe.HTTPXClient(),
-            max_network_retries=1,
-        )
-    return found
+    found = clients.get(key)
+    if found is not None:
+        clients.move_to_end(key)
+        return found[0]
+    http = stripe.HTTPXClient(timeout=STRIPE_TIMEOUT_SECONDS)
+    client = stripe.StripeClient(
+        secret_key, base_addresses={"api": api_base}, http_client=http, max_network_retries=1
+    )
+    clients[key] = (client, http)
+    while len(clients) > _MAX_CLIENTS:
+        _, (_, oldest) = clients.popitem(last=False)
+        closing = loop.create_task(_close(oldest))
+        _CLOSING.add(closing)
+        closing.add_done_callback(_CLOSING.discard)
+    return client
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def _close(http: Any) -> None:  # stripe's close_async is untyped
+    await http.close_async()
+
+
+async def close_clients() -> None:
+    """Closes this loop's Stripe connections (at the app's shutdown)."""
+    clients = _CLIENTS.pop(asyncio.get_running_loop(), None) or OrderedDict()
+    for _, http in clients.values():
+        await _close(http)
 
 
 class StripeGateway:
@@ -187,9 +226,7 @@ class StripeGateway:
 
     # Charges
 
-    async def charge(
-        self, customer: Customer, token: str, payment: Payment, *, off_session: bool
-    ) -> ChargeResult:
+    async def charge(self, customer: Customer, token: str, payment: Payment) -> ChargeResult:
         customer_id = await self.stripe_customer(customer)
         params = PaymentIntentCreateParams(
             customer=customer_id,
@@ -197,7 +234,7 @@ class StripeGateway:
             amount=payment.amount,
             currency=payment.currency.lower(),
             confirm=True,
-            off_session=off_session,
+            off_session=payment.off_session,
             metadata={
                 "payment_id": payment.id,
                 "business_id": payment.business_id,
@@ -210,6 +247,13 @@ class StripeGateway:
             )
         except stripe.CardError as error:
             return await self._declined_charge(error)
+        except stripe.InvalidRequestError as error:
+            # Stripe refused the request itself (e.g. a payment method that does not exist or
+            # was detached): no charge was made, and asking again will not change that.
+            logger.warning("Stripe refused charge %s: %s", payment.id, error.code)
+            return ChargeResult.failed(
+                "PROCESSING_ERROR", "The payment could not be processed with this card."
+            )
         except stripe.StripeError as error:
             raise GatewayUnavailable(type(error).__name__) from error
         return self.result_of(intent)
@@ -223,7 +267,7 @@ class StripeGateway:
             await self._attach(customer_id, card.gateway_id)
         except CardError as refused:  # declined when attached: a failed payment, as API.md says
             return ChargeResult.failed(refused.code, refused.message), None
-        result = await self.charge(customer, card.gateway_id, payment, off_session=False)
+        result = await self.charge(customer, card.gateway_id, payment)
         if result.succeeded:
             return result, await self._card_of(card.gateway_id)
         return result, None
@@ -276,13 +320,18 @@ class StripeGateway:
                 self.client.v1.payment_intents.retrieve_async(payment.gateway_reference)
             )
             return self.result_of(intent)
-        if token is None:
-            return ChargeResult.failed(
-                "PROCESSING_ERROR", "The payment could not be confirmed with the processor."
-            )
-        # Never recorded: asking again with the payment's id as the idempotency key gives the
-        # charge Stripe made for it, or makes it if it never got there.
-        return await self.charge(customer, token, payment, off_session=True)
+        # Never recorded: asking again with the payment's id as the idempotency key (and the
+        # same request) gives the charge Stripe made for it, or makes it if it never got there:
+        # what the customer asked for, made once.
+        if token is not None:
+            return await self.charge(customer, token, payment)
+        if payment.gateway_payment_method:
+            new = NewCard(gateway_id=payment.gateway_payment_method)
+            result, _ = await self.charge_new_card(customer, new, payment)
+            return result
+        return ChargeResult.failed(
+            "PROCESSING_ERROR", "The payment could not be confirmed with the processor."
+        )
 
     async def cancel(self, payment: Payment) -> None:
         if payment.gateway_reference:
