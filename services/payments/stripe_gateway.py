@@ -173,14 +173,27 @@ class StripeGateway:
 
     async def _attach(self, customer_id: str, payment_method_id: str) -> None:
         """Attaches the card to the customer unless it is already (a completed SetupIntent
-        attaches it on Stripe; it must be attached before a charge either way)."""
-        method = await self._call(self.client.v1.payment_methods.retrieve_async(payment_method_id))
-        if method.customer is None:
-            await self._call(
-                self.client.v1.payment_methods.attach_async(
-                    payment_method_id, params={"customer": customer_id}
-                )
+        attaches it on Stripe; it must be attached before a charge either way). A payment
+        method Stripe does not know (or will not attach) is refused like a declined card: nothing
+        can be charged with it."""
+        try:
+            method = await self._call(
+                self.client.v1.payment_methods.retrieve_async(payment_method_id)
             )
+            if method.customer is None:
+                await self._call(
+                    self.client.v1.payment_methods.attach_async(
+                        payment_method_id, params={"customer": customer_id}
+                    )
+                )
+        except GatewayUnavailable as unknown:
+            if not isinstance(unknown.__cause__, stripe.InvalidRequestError):
+                raise
+            raise CardError(
+                "This card cannot be used. Please enter it again.",
+                code="PROCESSING_ERROR",
+                field=["gatewayPaymentMethodId"],
+            ) from None
 
     async def save_card(self, customer: Customer, card: NewCard) -> SetupResult:
         assert card.gateway_id is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from tortoise import Tortoise
@@ -14,8 +15,9 @@ from tortoise.models import Model
 
 import models
 from conftest import Portal, make_portal
-from models import Customer, Payment, PaymentMethod
-from services.billing.settlement import settle_payment
+from models import Customer, Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus
+from models.clock import clock
+from services.billing.settlement import settle_payment, settle_stale_payments
 from services.businesses import NewBusiness
 from support import (
     MailCatcher,
@@ -33,6 +35,7 @@ from .conftest import (
     THREE_DS,
     VISA,
     WEBHOOK_SECRET,
+    LocalStripe,
     StripeLab,
 )
 from .operations import (
@@ -284,3 +287,43 @@ async def test_no_secret_key_webhook_secret_or_client_secret_is_stored_or_logged
     assert logged  # the requests were logged
     for secret in secrets:
         assert secret not in logged, secret
+
+
+async def test_localstripe_stopped_answers_clearly_records_nothing_paid_and_works_once_back(
+    shop: tuple[Portal, NewBusiness], stripe_lab: StripeLab, localstripe: LocalStripe
+) -> None:
+    portal, acme = shop
+    key = acme.test_api_key
+    customer_id = await create_customer(portal.gql, key, "gus@example.com")
+    once = await create_product(portal.gql, key, amount=4900, interval=None)
+    pm = await stripe_lab.payment_method(VISA)
+
+    localstripe.stop()
+    try:
+        down = await create_payment(portal, acme, customer_id, once, pm, idempotencyKey="gus-1")
+    finally:
+        localstripe.start()
+    assert codes(down) == ["GATEWAY_UNAVAILABLE"]
+    assert "could not be reached" in down["userErrors"][0]["message"]
+    assert down["payment"]["status"] == "PROCESSING"
+    assert (
+        await Payment.filter(customer_id=customer_id, status=PaymentStatus.SUCCEEDED).count() == 0
+    )
+    assert (await Invoice.get(id=down["invoice"]["id"])).status == InvoiceStatus.OPEN
+
+    # Back, but localstripe forgot everything it held (a real Stripe would not): the payment
+    # left PROCESSING is settled by asking Stripe, which no longer knows the card, so it fails
+    # and nothing is paid; the same operation with a new card works.
+    clock.advance(timedelta(minutes=11))
+    assert await settle_stale_payments(portal.settings) == 1
+    stuck = await Payment.get(id=down["payment"]["id"])
+    assert stuck.status == PaymentStatus.FAILED
+    await Customer.filter(id=customer_id).update(gateway_customer=None)  # gone with the restart
+    again = await create_payment(
+        portal, acme, customer_id, once, await stripe_lab.payment_method(VISA)
+    )
+    assert again["userErrors"] == []
+    assert again["payment"]["status"] == "SUCCEEDED"
+    assert (
+        await Payment.filter(customer_id=customer_id, status=PaymentStatus.SUCCEEDED).count() == 1
+    )
