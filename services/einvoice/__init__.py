@@ -1,0 +1,43 @@
+"""EN 16931 e-invoices: a dataclass model, its CII XML (Factur-X/ZUGFeRD EN 16931 or
+XRechnung 3.0) and the Factur-X PDF/A-3 that carries it. Pure: no database, no network."""
+
+from services.einvoice.cii import GUIDELINES, InvalidEInvoice, check_document, to_cii_xml
+from services.einvoice.model import (
+    BuyerParty,
+    Contact,
+    DocumentAmounts,
+    DocumentType,
+    EInvoice,
+    InvoiceLine,
+    Item,
+    PaymentMeans,
+    PostalAddress,
+    PrecedingInvoice,
+    Profile,
+    SellerParty,
+    Totals,
+    VatBreakdown,
+    document_amounts,
+)
+
+__all__ = [
+    "GUIDELINES",
+    "BuyerParty",
+    "Contact",
+    "DocumentAmounts",
+    "DocumentType",
+    "EInvoice",
+    "InvalidEInvoice",
+    "InvoiceLine",
+    "Item",
+    "PaymentMeans",
+    "PostalAddress",
+    "PrecedingInvoice",
+    "Profile",
+    "SellerParty",
+    "Totals",
+    "VatBreakdown",
+    "check_document",
+    "document_amounts",
+    "to_cii_xml",
+]
