@@ -4,8 +4,8 @@ The XML is built with drafthorse's model of CII and checked against its Factur-X
 as it is serialized. Before that, `check_document` refuses documents that would break a rule of
 EN 16931 (or of XRechnung) in a way the XSD cannot see: the totals (BR-CO-10 to BR-CO-16), the
 VAT breakdown (BR-S-08, BR-E-10, BR-AE-10, BR-O-10, BR-O-11 …), the identifiers each VAT category
-needs (BR-S-02, BR-AE-02, BR-CO-26 and BR-O-02, which forbids VAT IDs on invoices not subject to
-VAT), the due date or terms (BR-CO-25), and XRechnung's BR-DE rules.
+needs (BR-S-02, BR-E-02, BR-AE-02, BR-CO-26, and BR-O-02, which forbids VAT IDs on invoices not
+subject to VAT), the due date or terms (BR-CO-25), and XRechnung's BR-DE rules.
 """
 
 from __future__ import annotations
@@ -98,8 +98,9 @@ def check_document(document: EInvoice, profile: Profile) -> None:
             problems.append("BR-CO-26: without VAT ID (BR-O-02) the seller needs BT-29 or BT-30")
     elif not (seller.vat_id or seller.identifier or seller.legal_registration_id):
         problems.append("BR-CO-26: the seller needs an identifier (BT-29, BT-30 or BT-31)")
-    if categories & {"S", "Z", "E", "AE"} and not (seller.vat_id or seller.tax_number):
-        problems.append("BR-S-02: the seller needs a VAT ID (BT-31) or tax number (BT-32)")
+    if not (seller.vat_id or seller.tax_number):
+        for category in sorted(categories & {"S", "Z", "E", "AE"}):
+            problems.append(f"BR-{category}-02: the seller needs a VAT ID or tax number (BT-32)")
     if "AE" in categories and not buyer.vat_id:
         problems.append("BR-AE-02: reverse charge needs the buyer's VAT ID (BT-48)")
     if (
