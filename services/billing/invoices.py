@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import F
@@ -33,19 +34,56 @@ async def next_invoice_number(business_id: str, mode: Mode) -> str:
     return f"{prefix}INV-{counter.last_number:06d}"
 
 
+@dataclass(frozen=True)
+class InvoiceItem:
+    """One line to invoice, priced as the merchant sets prices (net or gross, per the
+    business's tax settings). A credit (e.g. for the unused part of a plan) is negative."""
+
+    description: str
+    unit_amount: int  # the currency's minor unit
+    quantity: int = 1
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    product_id: str | None = None  # whose tax category the line takes
+
+
+@dataclass(frozen=True)
+class PricedItems:
+    """What invoicing `items` comes to: the invoice's total is what gets charged."""
+
+    total: int
+    line_amounts: tuple[int, ...]
+
+
+async def price_items(
+    *, business_id: str, mode: Mode, customer_id: str, currency: str, items: Sequence[InvoiceItem]
+) -> PricedItems:
+    """The amounts an invoice of `items` would have now, without issuing it (for previews);
+    `create_invoice` computes them the same way."""
+    amounts = tuple(item.quantity * item.unit_amount for item in items)
+    return PricedItems(sum(amounts), amounts)
+
+
 async def create_invoice(
     *,
     business_id: str,
     mode: Mode,
     customer_id: str,
     subscription_id: str | None,
-    description: str,
-    amount: int,
     currency: str,
+    items: Sequence[InvoiceItem],
     period_start: datetime | None = None,
     period_end: datetime | None = None,
 ) -> Invoice:
-    """Inside a transaction."""
+    """Issues an OPEN invoice for `items`, numbered without gaps. Inside a transaction. Charge
+    its `total_amount`: that is what the items come to."""
+    priced = await price_items(
+        business_id=business_id,
+        mode=mode,
+        customer_id=customer_id,
+        currency=currency,
+        items=items,
+    )
     invoice = await Invoice.create(
         business_id=business_id,
         mode=mode,
@@ -54,20 +92,21 @@ async def create_invoice(
         number=await next_invoice_number(business_id, mode),
         status=InvoiceStatus.OPEN,
         currency=currency,
-        total_amount=amount,
-        amount_due=amount,
+        total_amount=priced.total,
+        amount_due=priced.total,
         period_start=period_start,
         period_end=period_end,
     )
-    await InvoiceLine.create(
-        invoice=invoice,
-        description=description,
-        quantity=1,
-        unit_amount=amount,
-        amount=amount,
-        period_start=period_start,
-        period_end=period_end,
-    )
+    for item, amount in zip(items, priced.line_amounts, strict=True):
+        await InvoiceLine.create(
+            invoice=invoice,
+            description=item.description,
+            quantity=item.quantity,
+            unit_amount=item.unit_amount,
+            amount=amount,
+            period_start=item.period_start,
+            period_end=item.period_end,
+        )
     return invoice
 
 

@@ -23,7 +23,7 @@ from services.billing.charging import (
     unavailable_error,
     with_idempotency,
 )
-from services.billing.invoices import create_invoice
+from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_receipt
 from services.billing.products import get_product
 from services.billing.related_rows import PAYMENTS, JoinedPageQuery
@@ -72,16 +72,15 @@ async def create_payment(
                 mode=scope.mode,
                 customer_id=customer.id,
                 subscription_id=None,
-                description=product.name,
-                amount=product.price_amount,
                 currency=product.currency,
+                items=[InvoiceItem(product.name, product.price_amount, product_id=product.id)],
             )
             payment = await open_payment(
                 payment_id,
                 scope,
                 customer.id,
                 source,
-                amount=product.price_amount,
+                amount=invoice.total_amount,
                 currency=product.currency,
                 product_id=product.id,
                 invoice=invoice,

@@ -25,7 +25,7 @@ from services.billing.charging import (
     open_payment,
     record_payment_outcome,
 )
-from services.billing.invoices import create_invoice
+from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
 from services.errors import ConfigurationError
@@ -127,18 +127,25 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             mode=subscription.mode,
             customer_id=subscription.customer_id,
             subscription_id=subscription.id,
-            description=product.name,
-            amount=subscription.price_amount,
             currency=subscription.currency,
             period_start=period_start,
             period_end=period_end,
+            items=[
+                InvoiceItem(
+                    product.name,
+                    subscription.price_amount,
+                    period_start=period_start,
+                    period_end=period_end,
+                    product_id=product.id,
+                )
+            ],
         )
         payment = await open_payment(
             payment_id,
             Scope(subscription.business_id, subscription.mode),
             subscription.customer_id,
             PaymentSource(method=method),
-            amount=subscription.price_amount,
+            amount=invoice.total_amount,
             currency=subscription.currency,
             product_id=product.id,
             invoice=invoice,

@@ -36,7 +36,7 @@ from services.billing.charging import (
     unavailable_error,
     with_idempotency,
 )
-from services.billing.invoices import create_invoice
+from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_cancelled, send_receipt
 from services.billing.periods import add_interval
 from services.billing.products import get_product
@@ -146,18 +146,25 @@ async def _subscribe(
             mode=scope.mode,
             customer_id=customer_id,
             subscription_id=subscription.id,
-            description=product.name,
-            amount=product.price_amount,
             currency=product.currency,
             period_start=start,
             period_end=end,
+            items=[
+                InvoiceItem(
+                    product.name,
+                    product.price_amount,
+                    period_start=start,
+                    period_end=end,
+                    product_id=product.id,
+                )
+            ],
         )
         payment = await open_payment(
             payment_id,
             scope,
             customer_id,
             source,
-            amount=product.price_amount,
+            amount=invoice.total_amount,
             currency=product.currency,
             product_id=product.id,
             invoice=invoice,

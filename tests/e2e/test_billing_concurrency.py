@@ -21,7 +21,7 @@ from models import (
     Subscription,
     SubscriptionStatus,
 )
-from services.billing.invoices import create_invoice
+from services.billing.invoices import InvoiceItem, create_invoice
 from services.businesses import NewBusiness
 from support import (
     CREATE_SUBSCRIPTION,
@@ -314,9 +314,8 @@ async def test_concurrent_charges_number_invoices_without_gaps_or_repeats(
             mode=Mode.LIVE,
             customer_id=acme_customer,
             subscription_id=None,
-            description="Live order",
-            amount=900,
             currency="EUR",
+            items=[InvoiceItem("Live order", 900)],
         )
     assert live.number == "INV-000001"
     after_live = await subscribe(gql, acme_key, acme_customer, acme_monthly)
