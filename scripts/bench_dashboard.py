@@ -3,10 +3,11 @@
     .venv/bin/python scripts/bench_dashboard.py [--db sqlite|postgres] [--runs 100]
 
 Creates a fresh database (a SQLite file in a temporary directory, or a PostgreSQL database that
-is dropped again at the end), migrates it, seeds one customer per size with a billing history,
-and measures, through the ASGI app with a real portal session token, the dashboard query against
-a Starlette endpoint in this file that reads the same rows with raw SQL over the same Tortoise
-connection and writes the same JSON. The two bodies are compared before anything is timed.
+is dropped again at the end), migrates it, seeds one customer per size with a billing history
+(scripts/dashboard_data.py), and measures, through the ASGI app with a real portal session
+token, the dashboard query against a Starlette endpoint in this file that reads the same rows
+with raw SQL over the same Tortoise connection and writes the same JSON. The two bodies are
+compared before anything is timed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -41,25 +42,18 @@ from app.cli import migrate_database
 from app.db import tortoise_config
 from app.main import create_app
 from app.settings import Settings
+from dashboard_data import DASHBOARD, SIGN_IN, seed_customer, seed_products
 from models import (
-    Invoice,
-    InvoiceCounter,
     InvoiceStatus,
     Mode,
-    Payment,
-    PaymentMethod,
     PaymentStatus,
-    Product,
-    Subscription,
     SubscriptionStatus,
-    TimeInterval,
 )
 from models.clock import clock
 from services.access.links import create_portal_link
 from services.access.principal import PrincipalKind
 from services.billing.invoice_links import signed_pdf_url
 from services.businesses import create_business
-from services.customers import create_customer
 from services.money import format_money
 from services.scope import Scope
 
@@ -67,24 +61,6 @@ PUBLIC_URL = "http://portal.bench"
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 SIZES = ((3, 20), (50, 100), (50, 500))
 TARGETS = {(3, 20): 2.0, (50, 100): 3.0}  # the GraphQL/raw ratio of medians to stay within
-
-DASHBOARD = """
-{ me { id email
-  subscriptions { edges { node {
-    id status nextBillingDate price { amount currency formatted }
-    product { id name price { amount } } paymentMethod { brand last4 }
-    outstandingAmount { amount } } } }
-  invoices(first: 100) { edges { node {
-    id number status total { amount } amountDue { amount } subscription { id } pdfUrl } } }
-  payments(first: 100) { edges { node {
-    id status amount { amount } invoice { number } paymentMethod { last4 } } } }
-  paymentMethods { id brand last4 }
-} }"""
-
-SIGN_IN = (
-    "mutation($t: String!) { signIn(input: {token: $t}) { sessionToken userErrors { code } } }"
-)
-
 
 # The hand-written endpoint. The query's default page of subscriptions is 20.
 
@@ -229,138 +205,6 @@ def raw_dashboard_endpoint(settings: Settings) -> Callable[[Request], Awaitable[
         return JSONResponse({"data": {"me": me}})
 
     return raw_dashboard
-
-
-# Seeding: one customer per size, with years of monthly billing.
-
-
-async def seed_products(scope: Scope) -> list[Product]:
-    products = [
-        Product(
-            business_id=scope.business_id,
-            mode=scope.mode,
-            name=f"Plan {n}",
-            description=f"Everything in plan {n}",
-            price_amount=900 + 500 * n,
-            currency="EUR",
-            is_recurring=True,
-            interval=TimeInterval.MONTH,
-            interval_count=1,
-        )
-        for n in range(5)
-    ]
-    await Product.bulk_create(products)
-    return products
-
-
-async def seed_customer(
-    scope: Scope, products: list[Product], label: str, subscriptions: int, invoices: int
-) -> str:
-    """Three cards, `subscriptions` subscriptions (some cancelled, some on hold with an open
-    invoice and a failed payment), `invoices` monthly invoices spread over them, and a payment
-    for every invoice. Numbers continue the business's gapless counter."""
-    customer = await create_customer(scope, email=f"{label}@example.com", name=f"Customer {label}")
-    common: dict[str, Any] = {
-        "business_id": scope.business_id,
-        "mode": scope.mode,
-        "customer_id": customer.id,
-    }
-    cards = [
-        PaymentMethod(
-            **common,
-            gateway_token=f"tok_bench_{uuid.uuid4().hex}",
-            brand=("visa", "mastercard", "amex")[n],
-            last4=f"{4242 + n:04d}",
-            exp_month=1 + n,
-            exp_year=2030 + n,
-        )
-        for n in range(3)
-    ]
-    await PaymentMethod.bulk_create(cards)
-
-    periods = max(1, -(-invoices // subscriptions))
-    start = datetime.now(UTC) - timedelta(days=31 * periods + 2)
-    subs: list[Subscription] = []
-    for n in range(subscriptions):
-        product = products[n % len(products)]
-        status = (
-            SubscriptionStatus.CANCELLED
-            if n % 5 == 4
-            else SubscriptionStatus.ON_HOLD
-            if n % 7 == 3
-            else SubscriptionStatus.ACTIVE
-        )
-        created = start + timedelta(hours=n)
-        subs.append(
-            Subscription(
-                **common,
-                product_id=product.id,
-                payment_method_id=cards[n % len(cards)].id,
-                status=status,
-                price_amount=product.price_amount,
-                currency=product.currency,
-                interval=TimeInterval.MONTH,
-                current_period_start=created + timedelta(days=31 * (periods - 1)),
-                next_billing_date=None
-                if status == SubscriptionStatus.CANCELLED
-                else created + timedelta(days=31 * periods),
-                cancelled_at=created if status == SubscriptionStatus.CANCELLED else None,
-                created_at=created,
-                updated_at=created,
-            )
-        )
-    await Subscription.bulk_create(subs)
-
-    counter = await InvoiceCounter.get(business_id=scope.business_id, mode=scope.mode)
-    number = counter.last_number
-    prefix = "TEST-" if scope.mode == Mode.TEST else ""
-    bills: list[Invoice] = []
-    payments: list[Payment] = []
-    for n in range(invoices):
-        sub = subs[n % subscriptions]
-        period = n // subscriptions
-        issued = sub.created_at + timedelta(days=31 * period)
-        unpaid = period == (invoices - 1 - n % subscriptions) // subscriptions and (
-            sub.status == SubscriptionStatus.ON_HOLD
-        )
-        number += 1
-        invoice = Invoice(
-            **common,
-            subscription_id=sub.id,
-            number=f"{prefix}INV-{number:06d}",
-            status=InvoiceStatus.OPEN if unpaid else InvoiceStatus.PAID,
-            currency=sub.currency,
-            total_amount=sub.price_amount,
-            amount_due=sub.price_amount if unpaid else 0,
-            period_start=issued,
-            period_end=issued + timedelta(days=31),
-            issued_at=issued,
-            paid_at=None if unpaid else issued,
-            created_at=issued,
-        )
-        bills.append(invoice)
-        payments.append(
-            Payment(
-                **common,
-                subscription_id=sub.id,
-                invoice_id=invoice.id,
-                payment_method_id=sub.payment_method_id,  # type: ignore[attr-defined]
-                status=PaymentStatus.FAILED if unpaid else PaymentStatus.SUCCEEDED,
-                amount=sub.price_amount,
-                currency=sub.currency,
-                card_brand="visa",
-                card_last4="4242",
-                failure_code="INSUFFICIENT_FUNDS" if unpaid else None,
-                failure_message="Your card has insufficient funds." if unpaid else None,
-                gateway_reference=f"ch_{uuid.uuid4().hex}",
-                created_at=issued + timedelta(seconds=1),
-                updated_at=issued + timedelta(seconds=1),
-            )
-        )
-    await Invoice.bulk_create(bills, batch_size=250)
-    await Payment.bulk_create(payments, batch_size=250)
-    await InvoiceCounter.filter(id=counter.id).update(last_number=number)
-    return str(customer.id)
 
 
 # Measuring
@@ -591,7 +435,9 @@ async def bench(
         for subscriptions, invoices in sizes:
             label = f"c{subscriptions}x{invoices}"
             seeded = time.perf_counter()
-            customer_id = await seed_customer(scope, products, label, subscriptions, invoices)
+            customer_id = await seed_customer(
+                scope, label, subscriptions=subscriptions, invoices=invoices, products=products
+            )
             link = await create_portal_link(settings, scope, customer_id=customer_id)
             signed = await http.post(
                 "/graphql",
