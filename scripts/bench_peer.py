@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,6 +41,14 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import orjson
+from peer_profile import (
+    node_flags,
+    print_summary,
+    py_spy,
+    record_python,
+    summarize_node,
+    summarize_python,
+)
 from tortoise import Tortoise
 
 import peer_postgraphile as postgraphile
@@ -64,6 +73,7 @@ POOL_SIZE = 20  # database connections per server, the same for both
 @dataclass
 class Tools:
     wrk: str
+    node: str
     npm: str
     portal: str
 
@@ -83,7 +93,7 @@ def find_tools() -> Tools:
         missing.append("CPU time is read from /proc: this needs Linux")
     if missing:
         raise Missing("; ".join(missing))
-    return Tools(found["wrk"] or "", found["npm"] or "", str(portal))
+    return Tools(found["wrk"] or "", found["node"] or "", found["npm"] or "", str(portal))
 
 
 # The database
@@ -306,6 +316,54 @@ def print_results(cells: list[Cell], args: argparse.Namespace, version: str) -> 
         )
 
 
+# Profiles (--profile)
+
+
+async def profile_servers(
+    args: argparse.Namespace,
+    tools: Tools,
+    pairs: list[tuple[Dashboard, Dashboard]],
+    sizes: list[str],
+    start_peer: Callable[[str, list[str]], Server],
+    tmp: Path,
+) -> None:
+    """Per size, `--profile` seconds at 16 connections: our measured process under py-spy, and
+    a second PostGraphile under V8's profiler."""
+    seconds: float = args.profile
+    for size, (mine, _) in zip(sizes, pairs, strict=True):
+        label = size.replace("/", "x")
+        script = tmp / f"ours-{label}.lua"
+        if py_spy() is None:
+            print("\n(no py-spy: .venv/bin/pip install py-spy to profile ours)")
+        else:
+            await wrk(tools.wrk, mine.server.url, script, 16, args.warmup or 1)
+            raw = tmp / f"ours-{label}.py-spy.txt"
+            recording = asyncio.create_task(record_python(mine.server.pid, seconds, raw))
+            await wrk(tools.wrk, mine.server.url, script, 16, seconds)
+            await recording
+            print_summary(f"ours, {size}, 16 connections (py-spy)", summarize_python(raw))
+
+        directory = tmp / f"peer-{label}-cpuprofile"
+        node = [tools.node, *node_flags(directory)]
+        profiled = start_peer(f"peer-profiled-{label}", node)
+        try:
+            async with httpx.AsyncClient() as http:
+                await profiled.wait_ready(http)
+            script = tmp / f"peer-{label}.lua"
+            await wrk(tools.wrk, profiled.url, script, 16, args.warmup or 1)
+            await wrk(tools.wrk, profiled.url, script, 16, seconds)
+            profiled.process.send_signal(signal.SIGINT)
+            await asyncio.to_thread(profiled.process.wait, 30)
+        finally:
+            profiled.stop()
+        found = sorted(directory.glob("*.cpuprofile"))
+        if not found:
+            print(f"\n(PostGraphile wrote no profile:\n{profiled.log_tail()})")
+            continue
+        summary = summarize_node(found[-1], seconds)
+        print_summary(f"PostGraphile, {size}, 16 connections (node --cpu-prof)", summary)
+
+
 # The whole benchmark
 
 
@@ -320,7 +378,7 @@ async def bench(args: argparse.Namespace, tools: Tools, peer: Path, version: str
     role_password = secrets.token_hex(16)
     admin_url: str = args.postgres_url
     admin_parts = urlsplit(admin_url)
-    host, port = admin_parts.hostname or "127.0.0.1", admin_parts.port or 5432
+    host, db_port = admin_parts.hostname or "127.0.0.1", admin_parts.port or 5432
     servers: list[Server] = []
     created_database = created_role = False
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp_dir:
@@ -340,7 +398,7 @@ async def bench(args: argparse.Namespace, tools: Tools, peer: Path, version: str
             if queued := await emails_queued(url):
                 raise Failed(f"{queued} emails queued after seeding: the outbox would send them")
 
-            ours_port, peer_port = free_port(), free_port()
+            ours_port = free_port()
             ours_env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
             ours_env.update(
                 PORTAL_ENV="production",
@@ -358,15 +416,19 @@ async def bench(args: argparse.Namespace, tools: Tools, peer: Path, version: str
             servers.append(
                 Server.start("ours", ours_argv, ours_env, tmp / "ours.log", ours_port, admin_user)
             )
-            # The role's password goes in the environment, not on the command line.
-            peer_env = dict(os.environ, NODE_ENV="production", PGPASSWORD=role_password)
-            peer_argv = postgraphile.command(
-                peer, f"postgres://{role}@{host}:{port}/{database}", peer_port, POOL_SIZE
-            )
-            servers.append(
-                Server.start("peer", peer_argv, peer_env, tmp / "peer.log", peer_port, role)
-            )
-            ours, theirs = servers
+
+            def start_peer(name: str, node: list[str] | None = None) -> Server:
+                # The role's password goes in the environment, not on the command line.
+                env = dict(os.environ, NODE_ENV="production", PGPASSWORD=role_password)
+                port = free_port()
+                connection = f"postgres://{role}@{host}:{db_port}/{database}"
+                argv = postgraphile.command(peer, connection, port, POOL_SIZE, node)
+                server = Server.start(name, argv, env, tmp / f"{name}.log", port, role)
+                servers.append(server)
+                return server
+
+            start_peer("peer")
+            ours, theirs = servers[:2]
             async with httpx.AsyncClient() as http:
                 await ours.wait_ready(http)
                 await theirs.wait_ready(http)
@@ -393,6 +455,9 @@ async def bench(args: argparse.Namespace, tools: Tools, peer: Path, version: str
                     ours_body, peer_body = await mine.fetch(http), await peers.fetch(http)
                     postgraphile.check_same_rows(customer.size, ours_body, peer_body)
             print_results(cells, args, version)
+            if args.profile > 0:
+                sizes = [customer.size for customer in customers]
+                await profile_servers(args, tools, pairs, sizes, start_peer, tmp)
             if not all(cell.clean for cell in cells):
                 print("some runs had errors or answers other than the verified one")
                 return 1
@@ -417,6 +482,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each server per cell")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="then profile each server that long per size (py-spy; node --cpu-prof)",
+    )
     args = parser.parse_args(argv)
     try:
         tools = find_tools()

@@ -79,10 +79,14 @@ OPTIONS = (
 )
 
 
-def command(executable: Path, connection: str, port: int, pool_size: int) -> list[str]:
-    """One node process (no --cluster-workers), listening on loopback."""
+def command(
+    executable: Path, connection: str, port: int, pool_size: int, node: list[str] | None = None
+) -> list[str]:
+    """One node process (no --cluster-workers), listening on loopback. `node`: the node
+    executable and flags of its own to run the CLI with (else its shebang runs it)."""
+    start = [str(executable)] if node is None else [*node, str(executable.resolve())]
     return [
-        str(executable),
+        *start,
         "--connection",
         connection,
         "--host",
