@@ -4,11 +4,14 @@
 
 Creates a fresh database (a SQLite file in a temporary directory, or a PostgreSQL database that
 is dropped again at the end), migrates it, seeds one customer per size with a billing history
-(scripts/dashboard_data.py), and measures, through the same ASGI app and middleware with a real
-portal session token, the dashboard query on /graphql against the floor: endpoints in this
-file that answer with the same bytes from hand-written SQL. Every floor variant's body is
-compared byte for byte with the GraphQL body before anything is timed; the floor is the
-fastest variant of the run.
+(scripts/dashboard_data.py), and measures the dashboard query on /graphql against the floor
+(scripts/dashboard_floor.py: endpoints that answer with the same bytes from hand-written SQL),
+both in one app with the same middleware and a real portal session token. Each request is
+sent straight into the ASGI app and timed around that call: no HTTP client or transport is in
+the clock, which would add the same fraction of a millisecond to both sides (an HTTP server's
+own cost is what scripts/bench_peer.py measures). Every floor variant's body is compared byte for
+byte with the GraphQL body before anything is timed; the floor is the fastest variant of the
+run.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import Message
 from tortoise import Tortoise
 
 from app.cli import migrate_database
@@ -117,38 +120,90 @@ class Row:
         return self.graphql.median_ms / self.floor.median_ms
 
 
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+
+
+class ASGICall:
+    """One POST, prepared once, sent straight into the ASGI app: no HTTP client or transport in
+    the timed path, only the app with its middleware (what a server process runs per request,
+    the HTTP parsing of uvicorn aside)."""
+
+    def __init__(self, app: Starlette, path: str, body: bytes, headers: dict[str, str]) -> None:
+        self.app = app
+        self.body = body
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "server": ("portal.bench", 80),
+            "client": ("203.0.113.9", 50000),
+            "root_path": "",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [
+                (name.lower().encode(), value.encode())
+                for name, value in {
+                    "host": "portal.bench",
+                    "content-type": "application/json",
+                    "content-length": str(len(body)),
+                    **headers,
+                }.items()
+            ],
+        }
+
+    async def __call__(self) -> Answer:
+        done = asyncio.Event()
+        given = False
+        status = 0
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": self.body, "more_body": False}
+            await done.wait()  # as a server does: the client leaves once it has the answer
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    done.set()
+
+        await self.app(dict(self.scope), receive, send)
+        return Answer(status, b"".join(chunks))
+
+
 class Dashboard:
     """The ways to the same JSON, for one customer's session: /graphql and each floor variant
-    (`/bench/floor/<variant>`). Only the requests are timed."""
+    (`/bench/floor/<variant>`)."""
 
-    def __init__(self, http: httpx.AsyncClient, token: str, variants: Sequence[str]) -> None:
-        self.http = http
-        self.headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-        self.calls: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
-            "graphql": self.post_graphql
+    def __init__(self, app: Starlette, token: str, variants: Sequence[str]) -> None:
+        headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+        self.calls = {
+            "graphql": ASGICall(app, "/graphql", orjson.dumps({"query": DASHBOARD}), headers)
         }
         for name in variants:
-            self.calls[name] = self._poster(f"/bench/floor/{name}")
-
-    async def post_graphql(self) -> httpx.Response:
-        return await self.http.post("/graphql", json={"query": DASHBOARD}, headers=self.headers)
-
-    def _poster(self, path: str) -> Callable[[], Awaitable[httpx.Response]]:
-        async def post() -> httpx.Response:
-            return await self.http.post(path, headers=self.headers)
-
-        return post
+            self.calls[name] = ASGICall(app, f"/bench/floor/{name}", b"", headers)
 
     async def body(self, name: str) -> bytes:
-        return checked(await self.calls[name]())
+        return checked(name, await self.calls[name]())
 
 
-def checked(response: httpx.Response) -> bytes:
-    if response.status_code != 200 or b'"errors"' in response.content:
-        raise RuntimeError(
-            f"{response.request.url.path}: {response.status_code} {response.text[:2000]}"
-        )
-    return response.content
+def checked(name: str, answer: Answer) -> bytes:
+    if answer.status != 200 or b'"errors"' in answer.body:
+        raise RuntimeError(f"{name}: {answer.status} {answer.body[:2000].decode(errors='replace')}")
+    return answer.body
 
 
 async def statements_of(call: Callable[[], Awaitable[object]]) -> int:
@@ -166,11 +221,12 @@ async def measure(dashboard: Dashboard, runs: int, warmup: int) -> dict[str, Tim
     for n in range(runs):
         # Rotate the order so that no side always runs first, on a colder cache.
         for name in names[n % len(names) :] + names[: n % len(names)]:
+            call = dashboard.calls[name]
             started = time.perf_counter()
-            response = await dashboard.calls[name]()
+            answer = await call()
             samples[name].append(time.perf_counter() - started)
-            if response.status_code != 200:
-                checked(response)
+            if answer.status != 200:
+                checked(name, answer)
     return {
         name: Timing.of(samples[name], await statements_of(dashboard.calls[name])) for name in names
     }
@@ -282,46 +338,42 @@ async def bench(
     products = await seed_products(scope)
 
     rows: list[Row] = []
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
-        for subscriptions, invoices in sizes:
-            seeded = time.perf_counter()
-            customer_id = await seed_customer(
-                scope,
-                f"c{subscriptions}x{invoices}",
-                subscriptions=subscriptions,
-                invoices=invoices,
-                products=products,
-            )
-            link = await create_portal_link(settings, scope, customer_id=customer_id)
-            signed = await http.post(
-                "/graphql",
-                json={"query": SIGN_IN, "variables": {"t": link.url.rsplit("/", 1)[1]}},
-            )
-            token = signed.json()["data"]["signIn"]["sessionToken"]
-            dashboard = Dashboard(http, token, list(variants))
-            print(
-                f"seeded {subscriptions} subscriptions / {invoices} invoices "
-                f"in {time.perf_counter() - seeded:.2f}s",
-                file=sys.stderr,
-            )
+    for subscriptions, invoices in sizes:
+        seeded = time.perf_counter()
+        customer_id = await seed_customer(
+            scope,
+            f"c{subscriptions}x{invoices}",
+            subscriptions=subscriptions,
+            invoices=invoices,
+            products=products,
+        )
+        link = await create_portal_link(settings, scope, customer_id=customer_id)
+        sign_in = {"query": SIGN_IN, "variables": {"t": link.url.rsplit("/", 1)[1]}}
+        signed = await ASGICall(app, "/graphql", orjson.dumps(sign_in), {})()
+        token = orjson.loads(checked("signIn", signed))["data"]["signIn"]["sessionToken"]
+        dashboard = Dashboard(app, token, list(variants))
+        print(
+            f"seeded {subscriptions} subscriptions / {invoices} invoices "
+            f"in {time.perf_counter() - seeded:.2f}s",
+            file=sys.stderr,
+        )
 
-            # The signed PDF links carry an expiry in seconds: compare at one frozen instant.
-            clock.freeze()
-            try:
-                graphql = await dashboard.body("graphql")
-                for name in variants:
-                    check_same_body(name, graphql, await dashboard.body(name))
-            finally:
-                clock.reset()
+        # The signed PDF links carry an expiry in seconds: compare at one frozen instant.
+        clock.freeze()
+        try:
+            graphql = await dashboard.body("graphql")
+            for name in variants:
+                check_same_body(name, graphql, await dashboard.body(name))
+        finally:
+            clock.reset()
 
-            timings = await measure(dashboard, args.runs, args.warmup)
-            graphql_timing = timings.pop("graphql")
-            row = Row(subscriptions, invoices, graphql_timing, timings)
-            rows.append(row)
-            if args.profile and (subscriptions, invoices) == sizes[-1]:
-                for name in ("graphql", row.floor_name):
-                    await profile(dashboard, name, args.profile, args.profile_html)
+        timings = await measure(dashboard, args.runs, args.warmup)
+        graphql_timing = timings.pop("graphql")
+        row = Row(subscriptions, invoices, graphql_timing, timings)
+        rows.append(row)
+        if args.profile and (subscriptions, invoices) == sizes[-1]:
+            for name in ("graphql", row.floor_name):
+                await profile(dashboard, name, args.profile, args.profile_html)
     return rows
 
 
