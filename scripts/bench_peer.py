@@ -221,6 +221,12 @@ class Cell:
     def median(self, server: str, connections: int, what: str) -> float:
         return statistics.median(getattr(run, what) for run in self.runs[(server, connections)])
 
+    def ratio(self, connections: int, what: str) -> float:
+        """Ours / peer's, the median of the rounds' ratios: each pair of runs ran back to back,
+        on the machine as it was then."""
+        pairs = zip(self.runs[("ours", connections)], self.runs[("peer", connections)], strict=True)
+        return statistics.median(getattr(ours, what) / getattr(peer, what) for ours, peer in pairs)
+
     @property
     def clean(self) -> bool:
         return all(run.clean for runs in self.runs.values() for run in runs)
@@ -283,15 +289,17 @@ def print_results(cells: list[Cell], args: argparse.Namespace, version: str) -> 
         ours_rps, peer_rps = c.median("ours", 16, "throughput"), c.median("peer", 16, "throughput")
         ours_p50, peer_p50 = c.median("ours", 1, "p50_ms"), c.median("peer", 1, "p50_ms")
         print(
-            f"{c.size:>7} | {ours_rps:>16.0f} {peer_rps:>6.0f} {ours_rps / peer_rps:>5.2f}x | "
-            f"{ours_p50:>10.2f} ms {peer_p50:>6.2f} {ours_p50 / peer_p50:>5.2f}x | "
+            f"{c.size:>7} | {ours_rps:>16.0f} {peer_rps:>6.0f} "
+            f"{c.ratio(16, 'throughput'):>5.2f}x | "
+            f"{ours_p50:>10.2f} ms {peer_p50:>6.2f} {c.ratio(1, 'p50_ms'):>5.2f}x | "
             f"{c.median('ours', 16, 'cpu_per_request_ms'):>10.2f} ms "
             f"{c.median('peer', 16, 'cpu_per_request_ms'):>6.2f} | "
             f"{c.median('ours', 16, 'db_cpu_per_request_ms'):>13.2f} ms "
             f"{c.median('peer', 16, 'db_cpu_per_request_ms'):>6.2f}"
         )
     print(
-        "ratio = ours / peer's (throughput: above 1 favours ours; latency: below 1 does). "
+        "ratio = ours / peer's, the median of the rounds' ratios (throughput: above 1 favours "
+        "ours; latency: below 1 does). "
         "CPU/req: the server process, utime+stime per request at 16 connections; "
         "PG CPU/req: the PostgreSQL backends it was connected to."
     )
