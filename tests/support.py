@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from app.main import message_id_domain
 from app.settings import Settings
 from mailers import SMTPTransport
+from scripts.dashboard_data import DASHBOARD as DASHBOARD  # shared with the benchmarks
 from services import outbox
 from services.tasks import task_handlers
 
@@ -258,20 +259,6 @@ async def subscribe(
     )
     return dict(data["createSubscription"])
 
-
-# The portal dashboard: what a frontend asks for on its first page.
-DASHBOARD = """
-{ me { id email
-  subscriptions { edges { node {
-    id status nextBillingDate price { amount currency formatted }
-    product { id name price { amount } } paymentMethod { brand last4 }
-    outstandingAmount { amount } } } }
-  invoices(first: 100) { edges { node {
-    id number status total { amount } amountDue { amount } subscription { id } pdfUrl } } }
-  payments(first: 100) { edges { node {
-    id status amount { amount } invoice { number } paymentMethod { last4 } } } }
-  paymentMethods { id brand last4 }
-} }"""
 
 DB_CLIENT_LOGGER = "tortoise.db_client"
 # Tortoise logs connection housekeeping on the same logger; those are not statements.
