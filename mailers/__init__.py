@@ -4,6 +4,7 @@ catalog), and the transports that deliver them."""
 from __future__ import annotations
 
 from .billing import (
+    credit_note_issued,
     payment_authentication_required,
     payment_receipt,
     subscription_cancelled,
@@ -33,6 +34,7 @@ __all__ = [
     "FileTransport",
     "MailTransport",
     "SMTPTransport",
+    "credit_note_issued",
     "email_change_confirmation",
     "email_changed_notice",
     "login_link",

@@ -41,6 +41,38 @@ def payment_receipt(
     )
 
 
+def credit_note_issued(
+    *,
+    to: str,
+    customer_name: str | None,
+    business_name: str,
+    support_email: str,
+    amount: str,
+    credit_note_number: str,
+    invoice_number: str,
+    link: str,
+    expires_at: datetime,
+    from_addr: str,
+    locale: str,
+) -> EmailMessage:
+    """Sent when a payment is refunded; `amount` is already formatted, `link` leads into the
+    customer portal, where the credit note is."""
+    return customer_message(
+        "credit_note_issued",
+        to=to,
+        customer_name=customer_name,
+        business_name=business_name,
+        support_email=support_email,
+        from_addr=from_addr,
+        locale=locale,
+        amount=amount,
+        credit_note_number=one_line(credit_note_number),
+        invoice_number=one_line(invoice_number),
+        link=check_link(link),
+        expires=format_expiry(expires_at, normalize_locale(locale)),
+    )
+
+
 def subscription_on_hold(
     *,
     to: str,

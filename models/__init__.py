@@ -4,18 +4,22 @@ from models.access import LinkPurpose, LoginLink, PortalSession
 from models.base import Mode
 from models.billing import (
     CancellationReason,
+    CreditNoteCounter,
     Invoice,
     InvoiceCounter,
+    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Refund,
+    RefundStatus,
     Subscription,
     SubscriptionStatus,
 )
 from models.business import ApiKey, Business
-from models.catalog import Product, TimeInterval
+from models.catalog import Product, TaxCategory, TimeInterval
 from models.customer import Customer
 from models.infra import IdempotencyRecord, OutboxKind, OutboxMessage, OutboxStatus
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
@@ -40,12 +44,14 @@ __all__ = [
     "Business",
     "CancellationReason",
     "CardSetup",
+    "CreditNoteCounter",
     "Customer",
     "GatewayEvent",
     "GatewayProvider",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceCounter",
+    "InvoiceKind",
     "InvoiceLine",
     "InvoiceStatus",
     "LicenseKey",
@@ -63,8 +69,11 @@ __all__ = [
     "PaymentStatus",
     "PortalSession",
     "Product",
+    "Refund",
+    "RefundStatus",
     "Subscription",
     "SubscriptionStatus",
+    "TaxCategory",
     "TimeInterval",
     "WebhookAttempt",
     "WebhookEndpoint",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -40,6 +40,17 @@ class InvoiceStatus(StrEnum):
     OPEN = "open"
     PAID = "paid"
     VOID = "void"
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"  # reverses (part of) an invoice after a refund
+
+
+class RefundStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PENDING = "pending"  # sent to the processor, outcome not known yet
 
 
 class CancellationReason(StrEnum):
@@ -126,6 +137,22 @@ class Subscription(Model):
         )
 
 
+class CreditNoteCounter(Model):
+    # Credit notes are numbered in a gapless series of their own, per business and mode.
+
+    id = fields.IntField(primary_key=True)
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="credit_note_counters"
+    )
+    business_id: str
+    mode = mode_field()
+    last_number = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "credit_note_counter"
+        unique_together = (("business_id", "mode"),)
+
+
 class InvoiceCounter(Model):
     # The last invoice number handed out per business and mode (gapless numbering).
 
@@ -166,6 +193,22 @@ class Invoice(Model):
     period_end = fields.DatetimeField(null=True)
     issued_at = created_field()
     paid_at = fields.DatetimeField(null=True)
+    kind = fields.CharEnumField(InvoiceKind, max_length=11, default=InvoiceKind.INVOICE)
+    # The invoice a credit note reverses.
+    credit_note_for: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", related_name="credit_notes", null=True
+    )
+    credit_note_for_id: str | None
+    # What the invoice says, fixed when it is issued (later edits of the parties' details
+    # apply to later invoices): net and tax totals, the parties, the VAT breakdown, the notes
+    # the law asks for. total_amount is the gross. Null details: issued without tax settings.
+    net_amount = fields.BigIntField(null=True)
+    tax_amount = fields.BigIntField(default=0)
+    prices_include_tax = fields.BooleanField(default=False)
+    seller: fields.JSONField[Any] = fields.JSONField(null=True)
+    buyer: fields.JSONField[Any] = fields.JSONField(null=True)
+    tax_breakdown: fields.JSONField[Any] = fields.JSONField(null=True)
+    notes: fields.JSONField[Any] = fields.JSONField(null=True)  # [{"de": …, "en": …}]
     created_at = created_field()
 
     class Meta:
@@ -186,10 +229,13 @@ class InvoiceLine(Model):
     invoice_id: str
     description = fields.CharField(max_length=300)
     quantity = fields.IntField(default=1)
-    unit_amount = fields.BigIntField()
-    amount = fields.BigIntField()
+    unit_amount = fields.BigIntField()  # as priced: gross or net, as the invoice says
+    amount = fields.BigIntField()  # quantity * unit_amount
     period_start = fields.DatetimeField(null=True)
     period_end = fields.DatetimeField(null=True)
+    net_amount = fields.BigIntField(null=True)
+    tax_category = fields.CharField(max_length=2, null=True)  # EN 16931: S, Z, E, AE, O
+    tax_rate = fields.CharField(max_length=8, null=True)  # percent, a decimal as text
 
     class Meta:
         table = "invoice_line"
@@ -235,6 +281,9 @@ class Payment(Model):
     gateway_payment_method = fields.CharField(max_length=255, null=True)
     # Charged without the customer present (a renewal): asked about again the same way.
     off_session = fields.BooleanField(default=False)
+    # Refunds reserve their amount here first (a conditional update): together they never
+    # exceed the amount, also when several are asked for at once.
+    refunded_amount = fields.BigIntField(default=0)
     created_at = created_field()
     updated_at = created_field()
 
@@ -245,3 +294,35 @@ class Payment(Model):
             ("business_id", "mode", "created_at"),
             ("status", "created_at"),
         )
+
+
+class Refund(Model):
+    # Money given back for (part of) a successful payment, through the gateway that took it,
+    # with the credit note that documents it.
+
+    id = id_field("ref")
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="refunds"
+    )
+    business_id: str
+    mode = mode_field()
+    payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="refunds"
+    )
+    payment_id: str
+    customer_id = fields.CharField(max_length=40)
+    amount = fields.BigIntField()
+    currency = fields.CharField(max_length=3)
+    status = fields.CharEnumField(RefundStatus, max_length=9)
+    reason = fields.CharField(max_length=300, null=True)
+    gateway_reference = fields.CharField(max_length=200, null=True)
+    failure_message = fields.CharField(max_length=300, null=True)
+    credit_note: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", related_name="refunds", null=True
+    )
+    credit_note_id: str | None
+    created_at = created_field()
+
+    class Meta:
+        table = "refund"
+        indexes = (("business_id", "mode", "created_at"), ("payment_id", "created_at"))

@@ -15,6 +15,20 @@ class Business(Model):
     locale = fields.CharField(max_length=8, default="en")
     logo_url = fields.CharField(max_length=500, null=True)
     accent_color = fields.CharField(max_length=7, null=True)
+    # Who sells, as invoices must say (§ 14 UStG, Art. 226 of the VAT Directive). Until the
+    # country is set, invoices carry no VAT and no e-invoice is made.
+    legal_name = fields.CharField(max_length=200, null=True)
+    address_line1 = fields.CharField(max_length=200, null=True)
+    address_line2 = fields.CharField(max_length=200, null=True)
+    postal_code = fields.CharField(max_length=20, null=True)
+    city = fields.CharField(max_length=100, null=True)
+    country = fields.CharField(max_length=2, null=True)  # ISO 3166-1 alpha-2
+    vat_id = fields.CharField(max_length=20, null=True)
+    tax_number = fields.CharField(max_length=40, null=True)  # e.g. the German Steuernummer
+    registration = fields.CharField(max_length=200, null=True)  # e.g. "HRB 12345 B, AG Berlin"
+    phone = fields.CharField(max_length=40, null=True)  # the invoice contact's (XRechnung)
+    small_business = fields.BooleanField(default=False)  # § 19 UStG: no VAT
+    prices_include_tax = fields.BooleanField(default=False)
     created_at = created_field()
 
     class Meta:

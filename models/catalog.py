@@ -21,6 +21,15 @@ class TimeInterval(StrEnum):
     YEAR = "year"
 
 
+class TaxCategory(StrEnum):
+    """How the product is taxed: the standard rate, the reduced rate (e.g. e-books), or
+    exempt (e.g. some education services)."""
+
+    STANDARD = "standard"
+    REDUCED = "reduced"
+    EXEMPT = "exempt"
+
+
 class Product(Model):
     id = id_field("pdt")
     business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
@@ -38,6 +47,7 @@ class Product(Model):
     license_key_enabled = fields.BooleanField(default=False)
     license_key_activations_limit = fields.IntField(null=True)
     license_key_duration_days = fields.IntField(null=True)
+    tax_category = fields.CharEnumField(TaxCategory, max_length=8, default=TaxCategory.STANDARD)
     created_at = created_field()
 
     class Meta:

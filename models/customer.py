@@ -28,6 +28,15 @@ class Customer(Model):
     locale = fields.CharField(max_length=8, null=True)
     # The processor's customer (Stripe `cus_…`), made on first need; customers are per mode.
     gateway_customer = fields.CharField(max_length=255, null=True)
+    # Who buys, as invoices show it; later edits apply to later invoices only.
+    billing_name = fields.CharField(max_length=200, null=True)
+    company = fields.CharField(max_length=200, null=True)
+    address_line1 = fields.CharField(max_length=200, null=True)
+    address_line2 = fields.CharField(max_length=200, null=True)
+    postal_code = fields.CharField(max_length=20, null=True)
+    city = fields.CharField(max_length=100, null=True)
+    country = fields.CharField(max_length=2, null=True)  # ISO 3166-1 alpha-2
+    vat_id = fields.CharField(max_length=20, null=True)  # checked: format and check digits
     created_at = created_field()
     updated_at = created_field()
 

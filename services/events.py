@@ -8,11 +8,13 @@ from typing import Any
 
 from models import (
     Customer,
+    Invoice,
     Mode,
     OutboxKind,
     OutboxMessage,
     Payment,
     PaymentMethod,
+    Refund,
     Subscription,
     WebhookEvent,
 )
@@ -141,3 +143,23 @@ async def customer_event(event_type: str, row: Customer) -> None:
 
 async def payment_method_event(event_type: str, row: PaymentMethod) -> None:
     await record_event(row.business_id, row.mode, event_type, payment_method_data(row))
+
+
+def refund_data(row: Refund, credit_note: Invoice | None) -> dict[str, Any]:
+    return {
+        "refund_id": row.id,
+        "payment_id": row.payment_id,
+        "customer_id": row.customer_id,
+        "amount": row.amount,
+        "currency": row.currency,
+        "status": row.status.value,
+        "reason": row.reason,
+        "credit_note_id": credit_note.id if credit_note else None,
+        "credit_note_number": credit_note.number if credit_note else None,
+        "created_at": _iso(row.created_at),
+    }
+
+
+async def refund_event(row: Refund, credit_note: Invoice | None) -> None:
+    event_type = "refund.succeeded" if row.status.value == "succeeded" else "refund.failed"
+    await record_event(row.business_id, row.mode, event_type, refund_data(row, credit_note))

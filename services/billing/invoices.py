@@ -5,16 +5,31 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import F
 
-from models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Mode
+from models import (
+    Business,
+    Customer,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceStatus,
+    Mode,
+    Product,
+)
+from models.clock import now
 from models.ids import well_formed
+from services.billing.parties import buyer_of, buyer_snapshot, seller_of, seller_snapshot
 from services.billing.related_rows import INVOICES, JoinedPageQuery
 from services.errors import NotFound
 from services.pagination import Page, keyset_page
 from services.scope import Scope
 from services.sql import Row, fetch_rows, placeholders
+from services.tax import InvoiceAmounts, LineInput, compute_amounts, determine_tax
+from services.tax import Product as TaxProduct
+from services.tax import TaxCategory as TaxCategoryRule
 
 
 async def next_invoice_number(business_id: str, mode: Mode) -> str:
@@ -49,19 +64,96 @@ class InvoiceItem:
 
 @dataclass(frozen=True)
 class PricedItems:
-    """What invoicing `items` comes to: the invoice's total is what gets charged."""
+    """What invoicing `items` comes to: the invoice's total is what gets charged. Without the
+    business's tax settings there is no VAT and `amounts` is None."""
 
     total: int
     line_amounts: tuple[int, ...]
+    amounts: InvoiceAmounts | None = None
+    seller: dict[str, Any] | None = None
+    buyer: dict[str, Any] | None = None
 
 
 async def price_items(
     *, business_id: str, mode: Mode, customer_id: str, currency: str, items: Sequence[InvoiceItem]
 ) -> PricedItems:
-    """The amounts an invoice of `items` would have now, without issuing it (for previews);
-    `create_invoice` computes them the same way."""
-    amounts = tuple(item.quantity * item.unit_amount for item in items)
-    return PricedItems(sum(amounts), amounts)
+    """The amounts an invoice of `items` would have now, VAT included, without issuing it (for
+    previews); `create_invoice` computes them the same way. The VAT of each line follows from
+    the seller, the buyer and the product (services/tax); the rounding rule is in
+    services/tax/amounts.py and the README."""
+    gross = tuple(item.quantity * item.unit_amount for item in items)
+    business = await Business.get(id=business_id)
+    seller = seller_of(business)
+    if seller is None:
+        return PricedItems(sum(gross), gross)
+    customer = await Customer.get(id=customer_id)
+    buyer = buyer_of(customer, seller)
+    product_ids = {item.product_id for item in items if item.product_id}
+    categories = dict(await Product.filter(id__in=product_ids).values_list("id", "tax_category"))
+    today = now().date()
+    lines = [
+        LineInput(
+            item.quantity,
+            item.unit_amount,
+            determine_tax(
+                seller,
+                buyer,
+                TaxProduct(TaxCategoryRule(categories.get(item.product_id, "standard"))),
+                today,
+            ),
+        )
+        for item in items
+    ]
+    amounts = compute_amounts(lines, currency, prices_include_tax=seller.prices_include_tax)
+    return PricedItems(
+        amounts.grand_total,
+        gross,
+        amounts,
+        seller_snapshot(business),
+        buyer_snapshot(customer, seller),
+    )
+
+
+def tax_fields(priced: PricedItems) -> dict[str, Any]:
+    """The invoice's columns for its amounts, VAT and parties."""
+    amounts = priced.amounts
+    if amounts is None:
+        return {"net_amount": None, "tax_amount": 0}
+    return {
+        "net_amount": amounts.line_total,
+        "tax_amount": amounts.tax_total,
+        "prices_include_tax": amounts.prices_include_tax,
+        "seller": priced.seller,
+        "buyer": priced.buyer,
+        "tax_breakdown": [
+            {
+                "category": group.category_code,
+                "rate": str(group.rate),
+                "taxable_amount": group.taxable_amount,
+                "tax_amount": group.tax_amount,
+                "exemption": None
+                if group.exemption is None
+                else {
+                    "de": group.exemption.reason_de,
+                    "en": group.exemption.reason_en,
+                    "code": group.exemption.code,
+                },
+            }
+            for group in amounts.groups
+        ],
+        "notes": [{"de": note.de, "en": note.en} for note in amounts.notes],
+    }
+
+
+def line_tax_fields(priced: PricedItems, index: int) -> dict[str, Any]:
+    if priced.amounts is None:
+        return {}
+    line = priced.amounts.lines[index]
+    return {
+        "net_amount": line.net_amount,
+        "tax_category": line.tax.category_code,
+        "tax_rate": str(line.tax.rate),
+    }
 
 
 async def create_invoice(
@@ -75,8 +167,9 @@ async def create_invoice(
     period_start: datetime | None = None,
     period_end: datetime | None = None,
 ) -> Invoice:
-    """Issues an OPEN invoice for `items`, numbered without gaps. Inside a transaction. Charge
-    its `total_amount`: that is what the items come to."""
+    """Issues an OPEN invoice for `items`, numbered without gaps, with the parties' details and
+    the VAT as they are now. Inside a transaction. Charge its `total_amount`: that is what the
+    items come to."""
     priced = await price_items(
         business_id=business_id,
         mode=mode,
@@ -96,8 +189,9 @@ async def create_invoice(
         amount_due=priced.total,
         period_start=period_start,
         period_end=period_end,
+        **tax_fields(priced),
     )
-    for item, amount in zip(items, priced.line_amounts, strict=True):
+    for index, (item, amount) in enumerate(zip(items, priced.line_amounts, strict=True)):
         await InvoiceLine.create(
             invoice=invoice,
             description=item.description,
@@ -106,6 +200,7 @@ async def create_invoice(
             amount=amount,
             period_start=item.period_start,
             period_end=item.period_end,
+            **line_tax_fields(priced, index),
         )
     return invoice
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mailers
-from models import Business, Customer, Invoice, Payment, Product, Subscription
+from models import Business, Customer, Invoice, Payment, Product, Refund, Subscription
 from services.access.links import issue_portal_link
 from services.customer_mail import customer_locale, email_customer
 from services.money import format_money
@@ -35,6 +35,25 @@ async def send_receipt(
         description=description,
         invoice_number=invoice.number,
         paid_at=invoice.paid_at or payment.created_at,
+    )
+
+
+async def send_credit_note(settings: Settings, refund: Refund, note: Invoice) -> None:
+    """A refund went through: the customer is told, with a portal link to the credit note."""
+    customer, business = await _parties(refund.customer_id)
+    original = await Invoice.get(id=note.credit_note_for_id) if note.credit_note_for_id else None
+    link = await issue_portal_link(settings, customer)
+    await email_customer(
+        settings,
+        customer,
+        business,
+        mailers.credit_note_issued,
+        topic="credit_note_issued",
+        amount=format_money(refund.amount, refund.currency, customer_locale(customer, business)),
+        credit_note_number=note.number,
+        invoice_number=original.number if original else "",
+        link=link.url,
+        expires_at=link.expires_at,
     )
 
 

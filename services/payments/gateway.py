@@ -73,6 +73,13 @@ class SetupResult:
     client_secret: str | None = None  # never stored
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    reference: str | None = None  # the processor's refund
+    failure_message: str | None = None
+
+
 class PaymentGateway(Protocol):
     provider: GatewayProvider
     publishable_key: str | None
@@ -114,6 +121,11 @@ class PaymentGateway(Protocol):
 
     async def client_secret(self, payment: Payment) -> str | None:
         """For a payment waiting for authentication: what the browser needs. Never stored."""
+        ...
+
+    async def refund(self, payment: Payment, refund_id: str, amount: int) -> RefundResult:
+        """Gives `amount` of a successful payment back, keyed by the refund's id (the same
+        refund never pays out twice)."""
         ...
 
 
@@ -208,3 +220,8 @@ class TestGateway:
 
     async def client_secret(self, payment: Payment) -> str | None:
         return None
+
+    async def refund(self, payment: Payment, refund_id: str, amount: int) -> RefundResult:
+        if payment.gateway_reference is None or amount <= 0:
+            return RefundResult(False, None, "The payment cannot be refunded.")
+        return RefundResult(True, "re_test_" + hashlib.sha256(refund_id.encode()).hexdigest()[:24])

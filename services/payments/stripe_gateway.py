@@ -23,7 +23,14 @@ from stripe.params import PaymentIntentCreateParams, SetupIntentCreateParams
 
 from models import Customer, GatewayProvider, Payment
 from services.payments.cards import CardError
-from services.payments.gateway import ChargeResult, ChargeStatus, NewCard, SavedCard, SetupResult
+from services.payments.gateway import (
+    ChargeResult,
+    ChargeStatus,
+    NewCard,
+    RefundResult,
+    SavedCard,
+    SetupResult,
+)
 
 logger = logging.getLogger("portal.stripe")
 # Stripe's client logs whole response bodies at DEBUG, client secrets included: never below INFO
@@ -357,6 +364,27 @@ class StripeGateway:
             self.client.v1.payment_intents.retrieve_async(payment.gateway_reference)
         )
         return str(intent.client_secret) if intent.client_secret else None
+
+    async def refund(self, payment: Payment, refund_id: str, amount: int) -> RefundResult:
+        if payment.gateway_reference is None:
+            return RefundResult(False, None, "The payment was never charged through Stripe.")
+        try:
+            made = await self.client.v1.refunds.create_async(
+                params={
+                    "payment_intent": payment.gateway_reference,
+                    "amount": amount,
+                    "metadata": {"refund_id": refund_id, "payment_id": payment.id},
+                },
+                options={"idempotency_key": refund_id},
+            )
+        except stripe.InvalidRequestError as refused:
+            # e.g. more than is left of the charge, or a disputed charge: nothing was refunded.
+            return RefundResult(False, None, refused.user_message or "Stripe refused the refund.")
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(type(error).__name__) from error
+        if made.status in ("failed", "canceled"):
+            return RefundResult(False, made.id, "The refund failed.")
+        return RefundResult(True, made.id)
 
     async def verify(self) -> None:
         """A cheap call that Stripe answers only for a valid secret key."""
