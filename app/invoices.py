@@ -1,5 +1,5 @@
-"""`GET /invoices/{id}.pdf`: for the owning customer's session, the merchant's key, or a
-short-lived signed link."""
+"""`GET /invoices/{id}.pdf` and `GET /invoices/{id}.xml` (the EN 16931 e-invoice): for the
+owning customer's session, the merchant's key, or a short-lived signed link."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from starlette.routing import Route
 from app.graphql import build_context
 from models.ids import well_formed
 from resolvers.billing import invoice_for_pdf, invoice_of_signed_link
+from resolvers.invoicing import invoice_xml_for
 from services.billing.documents import invoice_pdf
-from services.billing.invoice_links import verify_pdf_signature
+from services.billing.invoice_links import verify_pdf_signature, verify_signature
 from services.errors import ServiceError
 
 
@@ -55,5 +56,47 @@ async def invoice_pdf_endpoint(request: Request) -> Response:
     )
 
 
+async def invoice_xml_endpoint(request: Request) -> Response:
+    state = request.app.state
+    invoice_id = request.path_params["invoice_id"]
+    expires = request.query_params.get("expires")
+    signature = request.query_params.get("signature")
+    try:
+        if expires is not None or signature is not None:
+            if not verify_signature(
+                state.settings, invoice_id, expires or "", signature or "", "xml"
+            ):
+                return _error(
+                    "LINK_EXPIRED", "This invoice link has expired. Ask for a new one.", 403
+                )
+            invoice, xml, profile = await invoice_xml_for(None, invoice_id)
+        elif not well_formed(invoice_id, "inv"):
+            return _error("NOT_FOUND", "No such invoice.", 404)
+        else:
+            ctx = await build_context(
+                state.settings, state.limiter, request, None, allow_cookie=True
+            )
+            if not ctx.is_signed_in:
+                return _error(
+                    "UNAUTHENTICATED", "This needs a portal session or a merchant API key.", 401
+                )
+            invoice, xml, profile = await invoice_xml_for(ctx, invoice_id)
+    except ServiceError as error:
+        status = 401 if error.code == "UNAUTHENTICATED" else 404
+        return _error(error.code, error.message, status)
+    return Response(
+        xml,
+        media_type="application/xml",
+        headers={
+            "content-disposition": f'attachment; filename="{invoice.number}.xml"',
+            "cache-control": "private, no-store",
+            "x-einvoice-profile": profile.value,
+        },
+    )
+
+
 def invoice_routes() -> list[Route]:
-    return [Route("/invoices/{invoice_id}.pdf", invoice_pdf_endpoint, methods=["GET"])]
+    return [
+        Route("/invoices/{invoice_id}.pdf", invoice_pdf_endpoint, methods=["GET"]),
+        Route("/invoices/{invoice_id}.xml", invoice_xml_endpoint, methods=["GET"]),
+    ]

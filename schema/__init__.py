@@ -16,6 +16,7 @@ from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subsc
 from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
 from schema.extensions import is_unexpected, schema_extensions
+from schema.invoicing import InvoicingMutation
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.messages import safe_message
@@ -53,6 +54,7 @@ class Mutation(
     PortalMutation,
     BillingMutation,
     PaymentsMutation,
+    InvoicingMutation,
     LicensingMutation,
     WebhooksMutation,
     BusinessSettingsMutation,

@@ -71,6 +71,10 @@ class CreateProductInput:
     license_key_enabled: bool = False
     license_key_activations_limit: int | None = None
     license_key_duration_days: int | None = None
+    tax_category: models.TaxCategory = strawberry.field(
+        default=models.TaxCategory.STANDARD,
+        description="For the VAT on its invoices (once the business has legal details).",
+    )
 
 
 @strawberry.type
@@ -318,6 +322,7 @@ class BillingMutation:
                 license_key_enabled=input.license_key_enabled,
                 license_key_activations_limit=input.license_key_activations_limit,
                 license_key_duration_days=input.license_key_duration_days,
+                tax_category=input.tax_category,
             ),
             product=lambda row: Product.from_model(row, info.context),
         )

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 import strawberry
 from graphql import OperationDefinitionNode
@@ -25,10 +26,14 @@ from tortoise.models import Model
 
 import models
 from resolvers import billing as resolve
+from resolvers import invoicing as resolve_invoicing
 from resolvers.context import Context
 from resolvers.rows import as_row
 from resolvers.types import Row
 from schema.types import Deferred, Node
+
+if TYPE_CHECKING:
+    from schema.invoicing import InvoiceLine, Refund
 
 strawberry.enum(models.SubscriptionStatus)
 SubscriptionStatus = models.SubscriptionStatus
@@ -37,6 +42,13 @@ PaymentStatus = models.PaymentStatus
 strawberry.enum(models.InvoiceStatus)
 InvoiceStatus = models.InvoiceStatus
 strawberry.enum(models.TimeInterval)
+strawberry.enum(
+    models.TaxCategory,
+    description="How a product is taxed: the standard rate, the reduced rate of the country "
+    "whose VAT applies, or exempt.",
+)
+strawberry.enum(models.InvoiceKind)
+InvoiceKind = models.InvoiceKind
 TimeInterval = models.TimeInterval
 strawberry.enum(
     models.CancellationReason,
@@ -81,6 +93,8 @@ _SUBSCRIPTION_STATUS = _members(models.SubscriptionStatus)
 _INVOICE_STATUS = _members(models.InvoiceStatus)
 _PAYMENT_STATUS = _members(models.PaymentStatus)
 _INTERVAL = _members(models.TimeInterval)
+_TAX_CATEGORY = _members(models.TaxCategory)
+_INVOICE_KIND = _members(models.InvoiceKind)
 
 
 @strawberry.type(description="An amount in the currency's minor unit (cents; yen for JPY).")
@@ -129,6 +143,7 @@ class Product(Node, RowView):
     license_key_enabled: bool
     license_key_activations_limit: int | None
     license_key_duration_days: int | None
+    tax_category: models.TaxCategory
     created_at: datetime
 
     @classmethod
@@ -145,6 +160,7 @@ class Product(Node, RowView):
             license_key_enabled=row["license_key_enabled"],
             license_key_activations_limit=row["license_key_activations_limit"],
             license_key_duration_days=row["license_key_duration_days"],
+            tax_category=_TAX_CATEGORY[row["tax_category"]],
             created_at=row["created_at"],
         )
 
@@ -309,6 +325,35 @@ async def _pdf_url(ctx: Context, invoice_id: str) -> str:
     return resolve.pdf_url(ctx, invoice_id)
 
 
+@strawberry.type(description="One line of an invoice's VAT breakdown.")
+class InvoiceTaxRate:
+    category: str = strawberry.field(
+        description="EN 16931's VAT category: S standard, Z zero, E exempt, AE reverse charge, "
+        "O not subject to VAT."
+    )
+    rate: Decimal = strawberry.field(description="Percent, e.g. 19.")
+    taxable_amount: Money
+    tax_amount: Money
+    exemption_reason: str | None = strawberry.field(
+        description="Why no VAT is charged (E, AE, O), in the client's language."
+    )
+
+    @classmethod
+    def of(cls, group: dict[str, Any], currency: str, ctx: Context) -> InvoiceTaxRate:
+        exemption = group.get("exemption")
+        return cls(
+            category=group["category"],
+            rate=Decimal(group["rate"]),
+            taxable_amount=money(int(group["taxable_amount"]), currency, ctx),
+            tax_amount=money(int(group["tax_amount"]), currency, ctx),
+            exemption_reason=_note(exemption, ctx) if exemption else None,
+        )
+
+
+def _note(texts: dict[str, Any], ctx: Context) -> str:
+    return str(texts["de"] if ctx.locale == "de" else texts["en"])
+
+
 @strawberry.type
 class Invoice(Node, RowView):
     number: str
@@ -321,10 +366,54 @@ class Invoice(Node, RowView):
     period_end: datetime | None
     subscription: Subscription | None
     pdf_url: str = strawberry.field(
-        description="A link to the PDF that works without a header for 15 minutes."
+        description="A link to the PDF that works without a header for 15 minutes. With the "
+        "business's legal details it is a Factur-X (ZUGFeRD) PDF/A-3 carrying the e-invoice."
     )
+    kind: InvoiceKind = strawberry.field(
+        description="INVOICE, or CREDIT_NOTE: a correction after a refund, numbered in a "
+        "series of its own."
+    )
+    subtotal: Money | None = strawberry.field(
+        description="The net total; null: issued before the business set its legal details "
+        "(no VAT)."
+    )
+    tax: Money = strawberry.field(description="The VAT total.")
+    tax_rates: list[InvoiceTaxRate] = strawberry.field(
+        description="The VAT breakdown: net and VAT per category and rate."
+    )
+    notes: list[str] = strawberry.field(
+        description="What the law asks the invoice to say (reverse charge, § 19 UStG, …), in "
+        "the client's language."
+    )
+    xml_url: str | None = strawberry.field(
+        description="A link to the EN 16931 e-invoice (XRechnung 3.0 CII when the details "
+        "allow it, else Factur-X EN 16931 CII) that works without a header for 15 minutes; "
+        "null when the invoice was issued without the business's legal details."
+    )
+    credit_note_for_id: strawberry.Private[str | None] = None
 
     RELATED: ClassVar[dict[str, str]] = {"subscription": "subscription"}
+
+    @strawberry.field(description="The lines, in order.")
+    async def lines(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[InvoiceLine, strawberry.lazy("schema.invoicing")]]:
+        from schema.invoicing import line_view
+
+        rows = await resolve_invoicing.invoice_lines(str(self.id))
+        return [line_view(row, self.total.currency, info.context) for row in rows]
+
+    @strawberry.field(description="For a credit note: the invoice it corrects.")
+    async def credit_note_for(self, info: Info[Context, None]) -> Invoice | None:
+        if self.credit_note_for_id is None:
+            return None
+        original = await resolve.invoice_for_pdf(info.context, self.credit_note_for_id)
+        return Invoice.from_model(original, info.context)
+
+    @strawberry.field(description="The credit notes that correct this invoice, oldest first.")
+    async def credit_notes(self, info: Info[Context, None]) -> list[Invoice]:
+        notes = await resolve_invoicing.credit_notes_of(info.context, str(self.id))
+        return [Invoice.from_model(note, info.context) for note in notes]
 
     @classmethod
     def from_row(cls, row: Row, ctx: Context) -> Invoice:
@@ -342,6 +431,17 @@ class Invoice(Node, RowView):
             period_end=row["period_end"],
             subscription=_related(row, "subscription", ctx.loaders.subscription, Subscription, ctx),
             pdf_url=Deferred(_pdf_url, ctx, invoice_id),  # type: ignore[arg-type]
+            kind=_INVOICE_KIND[row["kind"]],
+            subtotal=None if row["net_amount"] is None else money(row["net_amount"], currency, ctx),
+            tax=money(row["tax_amount"], currency, ctx),
+            tax_rates=[
+                InvoiceTaxRate.of(group, currency, ctx) for group in row["tax_breakdown"] or ()
+            ],
+            notes=[_note(note, ctx) for note in row["notes"] or ()],
+            xml_url=None
+            if row["tax_breakdown"] is None
+            else resolve_invoicing.xml_url(ctx, invoice_id),
+            credit_note_for_id=row["credit_note_for_id"],
         )
 
     @classmethod
@@ -397,6 +497,18 @@ class Payment(Node, RowView):
     invoice: Invoice | None
     subscription: Subscription | None
     payment_method: PaymentMethod | None
+    refunded_amount: Money = strawberry.field(
+        description="How much of the payment has been refunded (or is being refunded)."
+    )
+
+    @strawberry.field(description="Its refunds, oldest first.")
+    async def refunds(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Refund, strawberry.lazy("schema.invoicing")]]:
+        from schema.invoicing import Refund as RefundView
+
+        rows = await resolve_invoicing.refunds_of(info.context, str(self.id))
+        return [RefundView.of(row, info.context) for row in rows]
 
     @strawberry.field(
         description="Set while the payment waits for the customer to authenticate (3-D Secure): "
@@ -426,6 +538,7 @@ class Payment(Node, RowView):
             failure_message=row["failure_message"],
             card_brand=row["card_brand"],
             card_last4=row["card_last4"],
+            refunded_amount=money(row["refunded_amount"], row["currency"], ctx),
             invoice=_related(row, "invoice", loaders.invoice, Invoice, ctx),
             subscription=_related(row, "subscription", loaders.subscription, Subscription, ctx),
             payment_method=_related(

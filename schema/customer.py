@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 import models
 from resolvers import billing as resolve
+from resolvers import invoicing as resolve_invoicing
 from resolvers import licensing as resolve_licensing
 from resolvers.context import Context
 from resolvers.types import Row
@@ -28,6 +29,9 @@ from schema.billing_types import (
 )
 from schema.licensing import LicenseKey
 from schema.types import Connection, Deferred, Node, connection
+
+if TYPE_CHECKING:
+    from schema.invoicing import BillingDetails
 
 
 class _Once:
@@ -107,6 +111,17 @@ class Customer(Node):
         return await subscriptions_of(
             info.context, str(self.id), connection_selection(info), first, after, status
         )
+
+    @strawberry.field(
+        description="Who buys, as invoices show it (the merchant's key or the customer)."
+    )
+    async def billing_details(
+        self, info: Info[Context, None]
+    ) -> Annotated[BillingDetails, strawberry.lazy("schema.invoicing")]:
+        from schema.invoicing import BillingDetails as BillingDetailsView
+
+        row = await resolve_invoicing.billing_details(info.context, str(self.id))
+        return BillingDetailsView.of(row)
 
     @strawberry.field(description="Newest first.")
     async def invoices(

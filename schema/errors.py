@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.types import REQUEST_LEVEL_CODES, BillingResult, ServiceError
+from resolvers.types import REQUEST_LEVEL_CODES, ServiceError
 
 
 @strawberry.type(description="An expected failure of a mutation: validation, state, limits.")
@@ -63,6 +63,9 @@ async def payload(
         for name, view in views.items():
             value = view(result)
             fields[name] = await value if inspect.isawaitable(value) else value
-    if isinstance(result, BillingResult) and result.error is not None:
-        errors = [UserError.from_service_error(result.error)]
+    # A result that carries its own error (a declined card recorded as a failed payment, a
+    # refund the gateway refused) reports it beside the objects it returns.
+    carried = getattr(result, "error", None)
+    if isinstance(carried, ServiceError):
+        errors = [UserError.from_service_error(carried)]
     return payload_type(**fields, user_errors=errors)

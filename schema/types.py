@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
 import models
+from resolvers import invoicing as resolve_invoicing
 from resolvers import payments as resolve_payments
 from resolvers.context import Context
 from resolvers.merchant import BusinessProfile
 from resolvers.types import Branding as BrandingValues
 from resolvers.types import GatewayInfo, Page
+
+if TYPE_CHECKING:
+    from schema.invoicing import LegalDetails
 
 strawberry.enum(models.Mode, description="TEST or LIVE; it comes from the credential.")
 Mode = models.Mode
@@ -100,6 +104,17 @@ class Business(Node):
     async def payment_gateway(self, info: Info[Context, None]) -> PaymentGateway | None:
         found = await resolve_payments.payment_gateway(info.context)
         return PaymentGateway.from_info(found) if found else None
+
+    @strawberry.field(
+        description="Who sells, as the business's invoices say it (merchant key and the "
+        "business's portal sessions: it is on every invoice)."
+    )
+    async def legal_details(
+        self, info: Info[Context, None]
+    ) -> Annotated[LegalDetails, strawberry.lazy("schema.invoicing")]:
+        from schema.invoicing import LegalDetails as LegalDetailsView
+
+        return LegalDetailsView.of(await resolve_invoicing.legal_details(info.context))
 
     @classmethod
     def from_profile(cls, profile: BusinessProfile) -> Business:

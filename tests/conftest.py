@@ -7,7 +7,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -132,6 +132,9 @@ def settings(database_url: str, smtp: MailCatcher, tmp_path: Path) -> Settings:
         smtp_url=smtp.url,
         var_dir=tmp_path / "var",
         run_workers=False,
+        # Generous: a machine busy with other work must not turn slow requests into errors;
+        # the limit itself is tested with its own settings (tests/e2e/test_query_cost.py).
+        request_timeout_seconds=60.0,
     )
 
 
@@ -171,3 +174,11 @@ async def acme(database_url: str) -> NewBusiness:
 @pytest.fixture
 async def globex(database_url: str) -> NewBusiness:
     return await create_business("Globex Inc", "help@globex.example", "de")
+
+
+@pytest.fixture(scope="session")
+def cen_rules() -> Iterator[Callable[[bytes], list[str]]]:
+    """CEN's EN 16931 rules, compiled once per run: XML in, the fatal rules it breaks out."""
+    from einvoice_rules import compiled_rules
+
+    yield from compiled_rules()

@@ -22,6 +22,7 @@ SHOWN: dict[type[Model], tuple[str, ...]] = {
         "license_key_enabled",
         "license_key_activations_limit",
         "license_key_duration_days",
+        "tax_category",
         "created_at",
     ),
     PaymentMethod: ("id", "customer_id", "brand", "last4", "exp_month", "exp_year", "created_at"),
@@ -56,6 +57,12 @@ SHOWN: dict[type[Model], tuple[str, ...]] = {
         "period_end",
         "issued_at",
         "paid_at",
+        "kind",
+        "credit_note_for_id",
+        "net_amount",
+        "tax_amount",
+        "tax_breakdown",
+        "notes",
         "created_at",
     ),
     Payment: (
@@ -71,6 +78,7 @@ SHOWN: dict[type[Model], tuple[str, ...]] = {
         "card_last4",
         "failure_code",
         "failure_message",
+        "refunded_amount",
         "created_at",
     ),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import Product, TimeInterval
+from models import Product, TaxCategory, TimeInterval
 from models.ids import well_formed
 from services.billing.columns import shown
 from services.errors import NotFound, ServiceError
@@ -25,6 +25,7 @@ async def create_product(
     license_key_enabled: bool = False,
     license_key_activations_limit: int | None = None,
     license_key_duration_days: int | None = None,
+    tax_category: TaxCategory = TaxCategory.STANDARD,
 ) -> Product:
     name = clean_name(name)
     if not name:
@@ -73,6 +74,7 @@ async def create_product(
         if license_key_enabled
         else None,
         license_key_duration_days=license_key_duration_days if license_key_enabled else None,
+        tax_category=tax_category,
     )
 
 

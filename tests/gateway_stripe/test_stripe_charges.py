@@ -15,7 +15,7 @@ from tortoise.models import Model
 
 import models
 from conftest import Portal, make_portal
-from models import Customer, Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus
+from models import Customer, Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus, Refund
 from models.clock import clock
 from services.billing.settlement import settle_payment, settle_stale_payments
 from services.businesses import NewBusiness
@@ -327,3 +327,33 @@ async def test_localstripe_stopped_answers_clearly_records_nothing_paid_and_work
     assert (
         await Payment.filter(customer_id=customer_id, status=PaymentStatus.SUCCEEDED).count() == 1
     )
+
+
+async def test_a_refund_goes_back_through_stripe_once(
+    shop: tuple[Portal, NewBusiness], stripe_lab: StripeLab
+) -> None:
+    portal, acme = shop
+    key = acme.test_api_key
+    customer_id = await create_customer(portal.gql, key, "hal@example.com")
+    once = await create_product(portal.gql, key, amount=4900, interval=None)
+    paid = await create_payment(
+        portal, acme, customer_id, once, await stripe_lab.payment_method(VISA)
+    )
+    payment = await Payment.get(id=paid["payment"]["id"])
+    refund = (
+        await portal.gql(
+            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {"
+            " refund { id status amount { amount } } creditNote { number total { amount } }"
+            " userErrors { code } } }",
+            {"i": {"paymentId": payment.id, "amount": 1500, "idempotencyKey": "hal-refund"}},
+            token=key,
+        )
+    )["refundPayment"]
+    assert refund["userErrors"] == []
+    assert refund["refund"]["status"] == "SUCCEEDED"
+    assert refund["creditNote"] == {"number": "TEST-CN-000001", "total": {"amount": 1500}}
+    row = await Refund.get(id=refund["refund"]["id"])
+    assert row.gateway_reference and row.gateway_reference.startswith("re_")
+    intent = await stripe_lab.intent(str(payment.gateway_reference))
+    charges = intent["charges"]["data"]
+    assert [charge["amount_refunded"] for charge in charges] == [1500]

@@ -5,7 +5,7 @@ Factur-X PDF carries exactly that XML and declares PDF/A-3."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from io import BytesIO
@@ -16,7 +16,6 @@ import pytest
 from fpdf import FPDF
 from lxml import etree
 from pypdf import PdfReader
-from saxonche import PySaxonProcessor
 
 from services.billing.pdf import unicode_font
 from services.einvoice import (
@@ -193,27 +192,6 @@ def build(scenario: Scenario, kind: DocumentType = DocumentType.INVOICE) -> EInv
         period_end=PERIOD[1],
         preceding_invoice=PrecedingInvoice("RE-2026-0001", ISSUED) if credit else None,
     )
-
-
-@pytest.fixture(scope="session")
-def cen_rules() -> Iterator[Callable[[bytes], list[str]]]:
-    """CEN's EN 16931 rules, compiled once: a function from XML to its fatal rule ids."""
-    with PySaxonProcessor(license=False) as processor:
-        executable = processor.new_xslt30_processor().compile_stylesheet(
-            stylesheet_file=str(CEN_RULES.resolve())
-        )
-
-        def fatal_rules(xml: bytes) -> list[str]:
-            node = processor.parse_xml(xml_text=xml.decode("utf-8"))
-            svrl = etree.fromstring(executable.transform_to_string(xdm_node=node).encode())
-            assert svrl.tag == f"{SVRL}schematron-output"
-            return [
-                failed.get("id", "?")
-                for failed in svrl.iter(f"{SVRL}failed-assert")
-                if failed.get("flag") == "fatal"
-            ]
-
-        yield fatal_rules
 
 
 def xpath(xml: bytes, path: str) -> list[str]:

@@ -30,7 +30,14 @@ from .create_subscription import (
     CreateSubscriptionCreateSubscriptionSubscriptionPaymentMethod,
     CreateSubscriptionCreateSubscriptionUserErrors,
 )
-from .enums import InvoiceStatus, Mode, PaymentStatus, SubscriptionStatus, TimeInterval
+from .enums import (
+    InvoiceStatus,
+    Mode,
+    PaymentStatus,
+    SubscriptionStatus,
+    TaxCategory,
+    TimeInterval,
+)
 from .exceptions import (
     GraphQLClientError,
     GraphQLClientGraphQLError,
@@ -180,6 +187,7 @@ __all__ = [
     "SubscriptionStateSubscriptionOutstandingAmount",
     "SubscriptionStateSubscriptionPaymentMethod",
     "SubscriptionStatus",
+    "TaxCategory",
     "TimeInterval",
     "UpdatePaymentMethod",
     "UpdatePaymentMethodInput",

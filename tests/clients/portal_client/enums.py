@@ -17,6 +17,7 @@ class PaymentStatus(str, Enum):
     FAILED = "FAILED"
     PROCESSING = "PROCESSING"
     REQUIRES_CUSTOMER_ACTION = "REQUIRES_CUSTOMER_ACTION"
+    REQUIRES_ACTION = "REQUIRES_ACTION"
     CANCELLED = "CANCELLED"
 
 
@@ -27,6 +28,12 @@ class SubscriptionStatus(str, Enum):
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"
+
+
+class TaxCategory(str, Enum):
+    STANDARD = "STANDARD"
+    REDUCED = "REDUCED"
+    EXEMPT = "EXEMPT"
 
 
 class TimeInterval(str, Enum):

@@ -4,7 +4,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import Mode, TimeInterval
+from .enums import Mode, TaxCategory, TimeInterval
 
 
 class CardInput(BaseModel):
@@ -45,6 +45,8 @@ class CreateProductInput(BaseModel):
     license_key_duration_days: Optional[int] = Field(
         alias="licenseKeyDurationDays", default=None
     )
+    tax_category: TaxCategory = Field(alias="taxCategory", default=TaxCategory.STANDARD)
+    "For the VAT on its invoices (once the business has legal details)."
 
 
 class CreateSubscriptionInput(BaseModel):
@@ -52,6 +54,10 @@ class CreateSubscriptionInput(BaseModel):
     product_id: str = Field(alias="productId")
     payment_method_id: Optional[str] = Field(alias="paymentMethodId", default=None)
     card: Optional["CardInput"] = None
+    gateway_payment_method_id: Optional[str] = Field(
+        alias="gatewayPaymentMethodId", default=None
+    )
+    "A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's publishable key; for a business whose gateway is Stripe, instead of card."
     idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
 
 
@@ -74,6 +80,10 @@ class UpdatePaymentMethodInput(BaseModel):
     payment_method_id: Optional[str] = Field(alias="paymentMethodId", default=None)
     "A saved card; or give `card`."
     card: Optional["CardInput"] = None
+    gateway_payment_method_id: Optional[str] = Field(
+        alias="gatewayPaymentMethodId", default=None
+    )
+    "A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's publishable key; for a business whose gateway is Stripe, instead of card."
     idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
 
 
