@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.portal import access, home, invoices, licenses, payment, subscriptions
+from app.portal import access, billing_details, home, invoices, licenses, payment, subscriptions
 from app.portal.branding import branding_stylesheet
 
 BOTH = ["GET", "POST"]
@@ -31,6 +31,11 @@ def page_routes() -> list[Route]:
             Route(f"{sub}/payment-method", payment.edit_payment_method, methods=BOTH),
             Route(f"{sub}/confirmation", payment.confirmation, methods=["GET"]),
             Route(f"{prefix}/portal/invoices", invoices.invoice_list, methods=["GET"]),
+            Route(
+                f"{prefix}/portal/billing-details",
+                billing_details.billing_details,
+                methods=BOTH,
+            ),
             Route(f"{prefix}/portal/license-keys", licenses.license_keys, methods=["GET"]),
             Route(
                 f"{prefix}/portal/license-keys/instances/{{instance_id}}/deactivate",

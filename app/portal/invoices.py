@@ -10,6 +10,7 @@ from app.portal.access import signed_in
 FIELDS = (
     "me { invoices(first: 50) { edges { node { id number status issuedAt paidAt "
     "total { amount currency } amountDue { amount currency } "
+    "kind xmlUrl creditNoteFor { number } "
     "subscription { product { name } } } } } "
     "payments(first: 50) { edges { node { id status createdAt amount { amount currency } "
     "cardBrand cardLast4 failureCode invoice { number } } } } }"

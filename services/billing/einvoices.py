@@ -98,11 +98,10 @@ def build_einvoice(sources: Sources) -> EInvoice | None:
         vat_id=seller.get("vat_id"),
         tax_number=seller.get("tax_number"),
         legal_registration_id=seller.get("registration"),
-        # BR-CO-26 wants BT-29, BT-30 or BT-31; a seller with neither VAT ID nor registration
-        # (a small business under § 19 UStG, often) is identified by its tax number.
-        identifier=None
-        if seller.get("vat_id") or seller.get("registration")
-        else seller.get("tax_number"),
+        # BR-CO-26 wants BT-29, BT-30 or BT-31; without a registration number the tax number
+        # identifies the seller (a § 19 business often has no VAT ID, and on an invoice not
+        # subject to VAT the VAT ID may not appear, BR-O-02).
+        identifier=None if seller.get("registration") else seller.get("tax_number"),
         email=seller.get("email"),
         contact=Contact(name=seller["name"], phone=seller.get("phone"), email=seller.get("email")),
     )

@@ -4,6 +4,7 @@ never change once issued."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -389,3 +390,62 @@ async def test_the_customer_edits_their_billing_details_in_the_portal(
     }
     seen = await gql("{ me { billingDetails { vatId } } }", token=session)
     assert seen["me"]["billingDetails"]["vatId"] == "ATU13585627"
+
+
+async def test_the_portal_pages_edit_billing_details_and_offer_the_e_invoice(
+    portal: Portal, cen_rules: Callable[[bytes], list[str]]
+) -> None:
+    gql = portal.gql
+    seller = await _seller(gql, "Beispiel", SELLER)
+    key = seller.test_api_key
+    customer_id = await create_customer(gql, key, "dora@example.com", "Dora")
+    await session_for(gql, key, customer_id)  # signIn sets the portal_session cookie
+    page = await portal.http.get("/test/portal/billing-details")
+    assert page.status_code == 200 and 'name="vat_id"' in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    form = {
+        "csrf": csrf.group(1),
+        "name": "Dora Muster",
+        "company": "Dora GmbH",
+        "line1": "Ring 1",
+        "postal_code": "1010",
+        "city": "Wien",
+        "country": "at",
+        "vat_id": "ATU13585628",  # one check digit off
+    }
+    refused = await portal.http.post("/test/portal/billing-details", data=form)
+    assert refused.status_code == 400
+    assert 'aria-invalid="true"' in refused.text and "ATU13585628" in refused.text
+    details = await gql(
+        "query($id: ID!) { customer(id: $id) { billingDetails { vatId } } }",
+        {"id": customer_id},
+        token=key,
+    )
+    assert details["customer"]["billingDetails"]["vatId"] is None
+    saved = await portal.http.post(
+        "/test/portal/billing-details", data={**form, "vat_id": "ATU13585627"}
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/test/portal/billing-details?done=billing_saved"
+    details = await gql(
+        "query($id: ID!) { customer(id: $id) { billingDetails { vatId company"
+        " address { country city } } } }",
+        {"id": customer_id},
+        token=key,
+    )
+    assert details["customer"]["billingDetails"] == {
+        "vatId": "ATU13585627",
+        "company": "Dora GmbH",
+        "address": {"country": "AT", "city": "Wien"},
+    }
+
+    # The next invoice is reverse charge; the invoices page offers its PDF and its e-invoice,
+    # which the session's cookie downloads.
+    product_id = await create_product(gql, key, amount=1000, interval=None)
+    invoice = (await _invoice(gql, key, customer_id, product_id))["invoice"]
+    listing = await portal.http.get("/test/portal/invoices")
+    assert f'href="/invoices/{invoice["id"]}.xml"' in listing.text
+    xml = await portal.http.get(f"/invoices/{invoice['id']}.xml")
+    assert xml.status_code == 200 and cen_rules(xml.content) == []
+    assert _xpath(xml.content, "//ram:BuyerTradeParty/ram:Name/text()") == ["Dora GmbH"]
