@@ -20,6 +20,8 @@ const config: CodegenConfig = {
         strictScalars: true,
         scalars: {
           DateTime: "string",
+          // Strawberry's Decimal: exact decimals (VAT rates such as "19" or "5.5") as strings.
+          Decimal: "string",
           JSON: "unknown",
         },
       },
