@@ -63,8 +63,9 @@ strawberry.enum(
 InvoiceStatus = models.InvoiceStatus
 strawberry.enum(
     models.TimeInterval,
-    description="The unit of a billing period, multiplied by intervalCount. DAY, WEEK, MONTH "
-    "(the same day of the month, or its last day), YEAR.",
+    description="The unit of a billing period, multiplied by intervalCount. DAY: a day. WEEK: "
+    "seven days. MONTH: a calendar month (the same day of the month, or its last day). YEAR: "
+    "a calendar year.",
 )
 strawberry.enum(
     models.TaxCategory,
