@@ -34,7 +34,11 @@ from schema.webhooks import (
 )
 
 
-@strawberry.type
+@strawberry.type(
+    description="What can be read. Each field says who may call it: a merchant API key "
+    "(Authorization: Bearer sk_test_…/sk_live_…, whose mode it sees), a customer's portal "
+    "session, or anyone."
+)
 class Query(
     MerchantQuery,
     PortalQuery,
@@ -47,7 +51,12 @@ class Query(
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="What can be changed. A mutation takes input: <Name>Input (signOut and "
+    "runBillingCycle take none) and answers <Name>Payload; expected failures come as its "
+    "userErrors with a stable code, while a missing credential, a rate limit or a bad query is "
+    "a GraphQL error with extensions.code."
+)
 class Mutation(
     AccessMutation,
     MerchantMutation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -15,38 +16,49 @@ from schema.permissions import CUSTOMER, MERCHANT
 from schema.types import Mode, PortalSession
 
 
-@strawberry.input
+@strawberry.input(description="A customer asks for a sign-in link on the static login page.")
 class RequestLoginLinkInput:
-    business_id: strawberry.ID
-    email: str
+    business_id: strawberry.ID = strawberry.field(description="The business (bus_…).")
+    email: str = strawberry.field(description="The address the customer typed.")
     mode: Mode = strawberry.field(
         default=Mode.LIVE, description="The mode of the static page the customer used."
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The result of requestLoginLink: the same whether or not the email belongs "
+    "to a customer."
+)
 class RequestLoginLinkPayload:
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_EMAIL for a malformed address; otherwise empty."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A one-time portal link for a customer.")
 class CreateCustomerPortalSessionInput:
-    customer_id: strawberry.ID
+    customer_id: strawberry.ID = strawberry.field(description="The customer (cus_…).")
     send_email: bool = strawberry.field(
         default=False, description="Also email the link to the customer."
     )
     return_url: str | None = strawberry.field(
-        default=None, description="Where the portal's 'back' link goes."
+        default=None,
+        description="Where the portal's 'back' link goes: an absolute http(s) URL, at most 2000 "
+        "characters.",
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of createCustomerPortalSession.")
 class CreateCustomerPortalSessionPayload:
-    portal_session: PortalSession | None
-    user_errors: list[UserError]
+    portal_session: PortalSession | None = strawberry.field(
+        description="The link and when it expires; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND (customer), INVALID_URL (returnUrl)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The token of a portal or sign-in link, to exchange once.")
 class SignInInput:
     token: str = strawberry.field(description="The token from a portal or sign-in link.")
     mode: Mode | None = strawberry.field(
@@ -54,42 +66,61 @@ class SignInInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of signIn.")
 class SignInPayload:
     session_token: str | None = strawberry.field(
         description="Send as 'Authorization: Bearer <token>'. Also set as the portal cookie."
     )
-    expires_at: datetime | None
-    customer: Customer | None
-    return_url: str | None
-    user_errors: list[UserError]
+    expires_at: datetime | None = strawberry.field(
+        description="When the session ends (12 hours after sign-in); ISO 8601, UTC."
+    )
+    customer: Customer | None = strawberry.field(description="The customer now signed in.")
+    return_url: str | None = strawberry.field(
+        description="The returnUrl the merchant gave with the link; null when none."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="LINK_EXPIRED for a used, expired, tampered or other-mode token."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of signOut.")
 class SignOutPayload:
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
-@strawberry.input
+@strawberry.input(description="The token of an email-change confirmation link.")
 class ConfirmEmailChangeInput:
-    token: str
-    mode: Mode | None = None
+    token: str = strawberry.field(description="The token from the link sent to the new address.")
+    mode: Mode | None = strawberry.field(
+        default=None, description="When given, the link must belong to this mode."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of confirmEmailChange.")
 class ConfirmEmailChangePayload:
-    customer: Customer | None
-    user_errors: list[UserError]
+    customer: Customer | None = strawberry.field(
+        description="The customer with the new address; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="LINK_EXPIRED, EMAIL_TAKEN (another customer has the address), INVALID_EMAIL."
+    )
 
 
 @strawberry.type
 class AccessMutation:
     @strawberry.mutation(
-        description="From the static login page: emails a one-time sign-in link when the address "
-        "belongs to a customer. The answer is the same either way."
+        description="Public, from the static login page: emails a one-time sign-in link (valid "
+        "15 minutes by default) when the address belongs to a customer. The answer is the same "
+        "either way. userErrors: INVALID_EMAIL. Limited per email and business and per client "
+        "IP: a RATE_LIMITED GraphQL error."
     )
     async def request_login_link(
-        self, info: Info[Context, None], input: RequestLoginLinkInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RequestLoginLinkInput,
+            strawberry.argument(description="The business, the email and the page's mode."),
+        ],
     ) -> RequestLoginLinkPayload:
         return await payload(
             info,
@@ -104,10 +135,16 @@ class AccessMutation:
 
     @strawberry.mutation(
         permission_classes=MERCHANT,
-        description="Merchant: a one-time portal link for a customer, valid 24 hours.",
+        description="Merchant: a one-time portal link for a customer of the key's mode, valid "
+        "24 hours; optionally emailed. userErrors: NOT_FOUND, INVALID_URL.",
     )
     async def create_customer_portal_session(
-        self, info: Info[Context, None], input: CreateCustomerPortalSessionInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CreateCustomerPortalSessionInput,
+            strawberry.argument(description="The customer, and how to deliver the link."),
+        ],
     ) -> CreateCustomerPortalSessionPayload:
         return await payload(
             info,
@@ -123,8 +160,15 @@ class AccessMutation:
             ),
         )
 
-    @strawberry.mutation(description="Exchanges a link's token, once, for a portal session.")
-    async def sign_in(self, info: Info[Context, None], input: SignInInput) -> SignInPayload:
+    @strawberry.mutation(
+        description="Public: exchanges a link's token, once, for a portal session (a JWT valid "
+        "12 hours, also set as the portal_session cookie). userErrors: LINK_EXPIRED."
+    )
+    async def sign_in(
+        self,
+        info: Info[Context, None],
+        input: Annotated[SignInInput, strawberry.argument(description="The link's token.")],
+    ) -> SignInPayload:
         return await payload(
             info,
             SignInPayload,
@@ -136,14 +180,24 @@ class AccessMutation:
         )
 
     @strawberry.mutation(
-        permission_classes=CUSTOMER, description="Ends the current portal session."
+        permission_classes=CUSTOMER,
+        description="Customer: ends the current portal session (revoked at once) and clears "
+        "the cookie. No userErrors.",
     )
     async def sign_out(self, info: Info[Context, None]) -> SignOutPayload:
         return await payload(info, SignOutPayload, lambda: resolve.sign_out(info.context))
 
-    @strawberry.mutation(description="Confirms a customer's new email address, once.")
+    @strawberry.mutation(
+        description="Public, the token is the credential: confirms a customer's new email "
+        "address, once. userErrors: LINK_EXPIRED, EMAIL_TAKEN, INVALID_EMAIL."
+    )
     async def confirm_email_change(
-        self, info: Info[Context, None], input: ConfirmEmailChangeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ConfirmEmailChangeInput,
+            strawberry.argument(description="The confirmation link's token."),
+        ],
     ) -> ConfirmEmailChangePayload:
         return await payload(
             info,

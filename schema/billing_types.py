@@ -35,24 +35,58 @@ from schema.types import Deferred, Node
 if TYPE_CHECKING:
     from schema.invoicing import InvoiceLine, Refund
 
-strawberry.enum(models.SubscriptionStatus)
+strawberry.enum(
+    models.SubscriptionStatus,
+    description="Where a subscription stands. PENDING: its first payment is under way (or "
+    "waits for the customer to authenticate). ACTIVE: paid, renews on nextBillingDate. ON_HOLD: "
+    "a renewal failed; its OPEN invoices wait for updatePaymentMethod. CANCELLED: ended, by the "
+    "customer or at its period end. FAILED: its first payment failed, it never started. "
+    "EXPIRED: ended by its terms (in the contract; this server does not set it today).",
+)
 SubscriptionStatus = models.SubscriptionStatus
-strawberry.enum(models.PaymentStatus)
+strawberry.enum(
+    models.PaymentStatus,
+    description="Where a payment stands. SUCCEEDED: the money was taken. FAILED: declined or "
+    "refused; failureCode says why. PROCESSING: sent to the processor, outcome not known yet "
+    "(settled later by asking again). REQUIRES_ACTION: the customer's bank wants them to "
+    "authenticate (3-D Secure); see Payment.nextAction. REQUIRES_CUSTOMER_ACTION: in the "
+    "contract; this server uses REQUIRES_ACTION instead. CANCELLED: given up before the "
+    "processor was asked.",
+)
 PaymentStatus = models.PaymentStatus
-strawberry.enum(models.InvoiceStatus)
+strawberry.enum(
+    models.InvoiceStatus,
+    description="OPEN: issued, amountDue still owed. PAID: paid by a payment (a credit note is "
+    "PAID when it is issued). VOID: nothing is owed any more (the first charge failed, or the "
+    "subscription was cancelled while ON_HOLD).",
+)
 InvoiceStatus = models.InvoiceStatus
-strawberry.enum(models.TimeInterval)
+strawberry.enum(
+    models.TimeInterval,
+    description="The unit of a billing period, multiplied by intervalCount. DAY: a day. WEEK: "
+    "seven days. MONTH: a calendar month (the same day of the month, or its last day). YEAR: "
+    "a calendar year.",
+)
 strawberry.enum(
     models.TaxCategory,
     description="How a product is taxed: the standard rate, the reduced rate of the country "
-    "whose VAT applies, or exempt.",
+    "whose VAT applies, or exempt. STANDARD: the standard rate. REDUCED: the lowest reduced "
+    "rate of at least 5 % (e.g. e-books). EXEMPT: no VAT (e.g. some education services).",
 )
-strawberry.enum(models.InvoiceKind)
+strawberry.enum(
+    models.InvoiceKind,
+    description="INVOICE: a bill for a purchase or a period. CREDIT_NOTE: corrects an invoice "
+    "after a refund, numbered in a series of its own (CN-000001).",
+)
 InvoiceKind = models.InvoiceKind
 TimeInterval = models.TimeInterval
 strawberry.enum(
     models.CancellationReason,
-    description="Why a customer cancels (the reasons Stripe and Dodo share).",
+    description="Why a customer cancels (the reasons Stripe and Dodo share). TOO_EXPENSIVE: "
+    "costs too much. MISSING_FEATURES: lacks something they need. SWITCHED_SERVICE: moved to "
+    "another provider. UNUSED: they do not use it enough. CUSTOMER_SERVICE: unhappy with the "
+    "support. LOW_QUALITY: unhappy with the quality. TOO_COMPLEX: too hard to use. OTHER: "
+    "anything else; see the comment.",
 )
 CancellationReason = models.CancellationReason
 
@@ -99,8 +133,10 @@ _INVOICE_KIND = _members(models.InvoiceKind)
 
 @strawberry.type(description="An amount in the currency's minor unit (cents; yen for JPY).")
 class Money:
-    amount: int
-    currency: str
+    amount: int = strawberry.field(
+        description="An integer in the currency's minor unit: 1999 is EUR 19.99, 500 is JPY 500."
+    )
+    currency: str = strawberry.field(description="ISO 4217 code, upper case, e.g. EUR.")
     formatted: str = strawberry.field(
         description="For people, in the client's language (Accept-Language)."
     )
@@ -132,19 +168,36 @@ class RowView:
         """What a page of these views needs beyond their rows, for the `wanted` fields."""
 
 
-@strawberry.type
+@strawberry.type(
+    description="Something the business sells, once or by subscription. Listed for the "
+    "merchant's API key (products); customers see it through their subscriptions and keys."
+)
 class Product(Node, RowView):
-    name: str
-    description: str | None
-    price: Money
-    is_recurring: bool
-    interval: TimeInterval | None
-    interval_count: int | None
-    license_key_enabled: bool
-    license_key_activations_limit: int | None
-    license_key_duration_days: int | None
-    tax_category: models.TaxCategory
-    created_at: datetime
+    name: str = strawberry.field(description="As customers see it, on invoices too.")
+    description: str | None = strawberry.field(description="Free text; null when none was given.")
+    price: Money = strawberry.field(description="Per purchase, or per billing period.")
+    is_recurring: bool = strawberry.field(
+        description="True for a subscription product (it has an interval)."
+    )
+    interval: TimeInterval | None = strawberry.field(
+        description="The billing period's unit; null for a one-time product."
+    )
+    interval_count: int | None = strawberry.field(
+        description="Periods of `interval` per billing period, e.g. 3 with MONTH is quarterly; "
+        "null for a one-time product."
+    )
+    license_key_enabled: bool = strawberry.field(description="A purchase issues a license key.")
+    license_key_activations_limit: int | None = strawberry.field(
+        description="Devices each issued key may be activated on; null: unlimited."
+    )
+    license_key_duration_days: int | None = strawberry.field(
+        description="Days an issued key is valid; null: no end of its own (a subscription's key "
+        "follows the subscription)."
+    )
+    tax_category: models.TaxCategory = strawberry.field(
+        description="For the VAT on its invoices (once the business has legal details)."
+    )
+    created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
 
     @classmethod
     def from_row(cls, row: Row, ctx: Context) -> Product:
@@ -167,10 +220,12 @@ class Product(Node, RowView):
 
 @strawberry.type(description="A saved card. Never more of it than this.")
 class PaymentMethod(Node, RowView):
-    brand: str
-    last4: str
-    exp_month: int
-    exp_year: int
+    brand: str = strawberry.field(
+        description="Lower case, e.g. visa, mastercard, amex, discover; unknown when not known."
+    )
+    last4: str = strawberry.field(description="The card number's last four digits.")
+    exp_month: int = strawberry.field(description="Expiry month, 1 to 12.")
+    exp_year: int = strawberry.field(description="Expiry year, four digits.")
 
     @classmethod
     def from_row(cls, row: Row, ctx: Context) -> PaymentMethod:
@@ -263,21 +318,42 @@ async def page_nodes(
     return nodes
 
 
-@strawberry.type
+@strawberry.type(
+    description="A customer's recurring purchase of a product. Readable with the merchant's "
+    "API key of its mode and by the customer's own portal session."
+)
 class Subscription(Node, RowView):
-    status: SubscriptionStatus
-    price: Money
-    interval: TimeInterval
-    interval_count: int
-    current_period_start: datetime | None
-    next_billing_date: datetime | None
-    cancel_at_next_billing_date: bool
-    cancelled_at: datetime | None
-    cancellation_reason: CancellationReason | None
-    cancellation_comment: str | None
-    created_at: datetime
-    product: Product
-    payment_method: PaymentMethod | None
+    status: SubscriptionStatus = strawberry.field(description="Where it stands.")
+    price: Money = strawberry.field(
+        description="Charged per billing period: the product's price when it was subscribed."
+    )
+    interval: TimeInterval = strawberry.field(description="The billing period's unit.")
+    interval_count: int = strawberry.field(description="Periods of `interval` per billing period.")
+    current_period_start: datetime | None = strawberry.field(
+        description="Start of the paid period; null until the first payment succeeds. ISO "
+        "8601, UTC."
+    )
+    next_billing_date: datetime | None = strawberry.field(
+        description="When the next period is charged (or the subscription ends, with "
+        "cancelAtNextBillingDate); null until the first payment succeeds. ISO 8601, UTC."
+    )
+    cancel_at_next_billing_date: bool = strawberry.field(
+        description="True when it ends at nextBillingDate instead of renewing."
+    )
+    cancelled_at: datetime | None = strawberry.field(
+        description="When it was CANCELLED; null while it runs. ISO 8601, UTC."
+    )
+    cancellation_reason: CancellationReason | None = strawberry.field(
+        description="The customer's reason for cancelling, when given."
+    )
+    cancellation_comment: str | None = strawberry.field(
+        description="The customer's words on cancelling, when given (at most 2000 characters)."
+    )
+    created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
+    product: Product = strawberry.field(description="What is subscribed to.")
+    payment_method: PaymentMethod | None = strawberry.field(
+        description="The saved card renewals are charged to; null when none is on file."
+    )
     outstanding_amount: Money = strawberry.field(description="The sum of its OPEN invoices.")
 
     # GraphQL field → what a page can read with its rows, in the same statement.
@@ -332,8 +408,10 @@ class InvoiceTaxRate:
         "O not subject to VAT."
     )
     rate: Decimal = strawberry.field(description="Percent, e.g. 19.")
-    taxable_amount: Money
-    tax_amount: Money
+    taxable_amount: Money = strawberry.field(description="The net amount this rate applies to.")
+    tax_amount: Money = strawberry.field(
+        description="The VAT at this rate, rounded once for the group."
+    )
     exemption_reason: str | None = strawberry.field(
         description="Why no VAT is charged (E, AE, O), in the client's language."
     )
@@ -354,17 +432,36 @@ def _note(texts: dict[str, Any], ctx: Context) -> str:
     return str(texts["de"] if ctx.locale == "de" else texts["en"])
 
 
-@strawberry.type
+@strawberry.type(
+    description="An invoice or credit note; never changes once issued. Readable with the "
+    "merchant's API key of its mode and by the customer's own portal session."
+)
 class Invoice(Node, RowView):
-    number: str
-    status: InvoiceStatus
-    total: Money
-    amount_due: Money
-    issued_at: datetime
-    paid_at: datetime | None
-    period_start: datetime | None
-    period_end: datetime | None
-    subscription: Subscription | None
+    number: str = strawberry.field(
+        description="Gapless per business and mode: INV-000001 (TEST-INV-… in test mode); "
+        "credit notes CN-000001 (TEST-CN-…)."
+    )
+    status: InvoiceStatus = strawberry.field(description="OPEN, PAID or VOID.")
+    total: Money = strawberry.field(
+        description="The gross total, VAT included: what is charged (or, for a credit note, "
+        "refunded)."
+    )
+    amount_due: Money = strawberry.field(
+        description="What is still owed: the total while OPEN, 0 once PAID or VOID."
+    )
+    issued_at: datetime = strawberry.field(description="ISO 8601, UTC.")
+    paid_at: datetime | None = strawberry.field(
+        description="When it was paid; null unless PAID. ISO 8601, UTC."
+    )
+    period_start: datetime | None = strawberry.field(
+        description="Start of the billed period; null for a one-time purchase. ISO 8601, UTC."
+    )
+    period_end: datetime | None = strawberry.field(
+        description="End of the billed period; null for a one-time purchase. ISO 8601, UTC."
+    )
+    subscription: Subscription | None = strawberry.field(
+        description="The subscription it bills; null for a one-time purchase."
+    )
     pdf_url: str = strawberry.field(
         description="A link to the PDF that works without a header for 15 minutes. With the "
         "business's legal details it is a Factur-X (ZUGFeRD) PDF/A-3 carrying the e-invoice."
@@ -467,7 +564,7 @@ class NextActionType(Enum):
     description="What the customer must do before a payment or a saved card completes."
 )
 class NextAction:
-    type: NextActionType
+    type: NextActionType = strawberry.field(description="What to do: AUTHENTICATE.")
     client_secret: str = strawberry.field(
         description="For Stripe.js (confirmCardPayment or confirmCardSetup). Never stored by us."
     )
@@ -485,18 +582,35 @@ async def next_action(ctx: Context, client_secret: str | None) -> NextAction | N
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="One attempt to take money from a card, successful or not. Readable with the "
+    "merchant's API key of its mode and by the customer's own portal session."
+)
 class Payment(Node, RowView):
-    status: PaymentStatus
-    amount: Money
-    created_at: datetime
-    failure_code: str | None
-    failure_message: str | None
-    card_brand: str | None
-    card_last4: str | None
-    invoice: Invoice | None
-    subscription: Subscription | None
-    payment_method: PaymentMethod | None
+    status: PaymentStatus = strawberry.field(description="Where it stands.")
+    amount: Money = strawberry.field(description="What was (or was to be) charged.")
+    created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
+    failure_code: str | None = strawberry.field(
+        description="Why a FAILED payment failed, a userErrors code such as CARD_DECLINED, "
+        "INSUFFICIENT_FUNDS, EXPIRED_CARD, INCORRECT_CVC, PROCESSING_ERROR, "
+        "AUTHENTICATION_FAILED, or for a renewal NO_PAYMENT_METHOD; null otherwise."
+    )
+    failure_message: str | None = strawberry.field(
+        description="The failure for people, in English; null unless FAILED."
+    )
+    card_brand: str | None = strawberry.field(
+        description="The brand of the card charged (e.g. visa), kept even when the card is not."
+    )
+    card_last4: str | None = strawberry.field(
+        description="The last four digits of the card charged."
+    )
+    invoice: Invoice | None = strawberry.field(description="The invoice it pays.")
+    subscription: Subscription | None = strawberry.field(
+        description="The subscription it pays for; null for a one-time purchase."
+    )
+    payment_method: PaymentMethod | None = strawberry.field(
+        description="The saved card charged; null for a card given inline and not saved."
+    )
     refunded_amount: Money = strawberry.field(
         description="How much of the payment has been refunded (or is being refunded)."
     )

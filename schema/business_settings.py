@@ -3,6 +3,8 @@ the static login page reads (it has no session yet)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -14,10 +16,16 @@ from schema.permissions import MERCHANT
 from schema.types import Branding, Business
 
 
-@strawberry.input
+@strawberry.input(
+    description="Changes to the business, all at once: omitted fields stay as they are."
+)
 class UpdateBusinessInput:
-    name: str | None = strawberry.UNSET
-    support_email: str | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Not empty, at most 200 characters."
+    )
+    support_email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A valid email address."
+    )
     locale: str | None = strawberry.field(default=strawberry.UNSET, description="en or de.")
     logo_url: str | None = strawberry.field(
         default=strawberry.UNSET,
@@ -28,10 +36,15 @@ class UpdateBusinessInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateBusiness.")
 class UpdateBusinessPayload:
-    business: Business | None
-    user_errors: list[UserError]
+    business: Business | None = strawberry.field(
+        description="The business as it is now; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_NAME, TOO_LONG (name), INVALID_EMAIL (supportEmail), "
+        "INVALID_LOCALE, INVALID_URL (logoUrl), INVALID_COLOR (accentColor)."
+    )
 
 
 @strawberry.type
@@ -40,7 +53,11 @@ class BusinessSettingsQuery:
         description="Public: how a business's static login page looks; null for an unknown id."
     )
     async def portal_branding(
-        self, info: Info[Context, None], business_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        business_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The business (bus_…).")
+        ],
     ) -> Branding | None:
         values = await resolve.portal_branding(info.context, str(business_id))
         return Branding.from_values(values) if values is not None else None
@@ -50,10 +67,14 @@ class BusinessSettingsQuery:
 class BusinessSettingsMutation:
     @strawberry.mutation(
         permission_classes=MERCHANT,
-        description="Merchant: name, support email, language, logo and accent colour.",
+        description="Merchant: name, support email, language, logo and accent colour (shared by "
+        "both modes). userErrors: INVALID_NAME, TOO_LONG, INVALID_EMAIL, INVALID_LOCALE, "
+        "INVALID_URL, INVALID_COLOR.",
     )
     async def update_business(
-        self, info: Info[Context, None], input: UpdateBusinessInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[UpdateBusinessInput, strawberry.argument(description="The changes.")],
     ) -> UpdateBusinessPayload:
         changes = given(input, "name", "support_email", "locale", "logo_url", "accent_color")
         return await payload(

@@ -50,15 +50,20 @@ class _Once:
         return (await self.row())[name]
 
 
-@strawberry.type
+@strawberry.type(
+    description="A customer of the business. Readable with the merchant's API key of its mode "
+    "(customer, customers, node) and by the customer's own portal session (me)."
+)
 class Customer(Node):
-    email: str
-    name: str | None
+    email: str = strawberry.field(
+        description="Unique per business and mode, compared case-insensitively."
+    )
+    name: str | None = strawberry.field(description="Null when none was given.")
     phone_number: str | None = strawberry.field(description="E.164, e.g. +4915123456789.")
     locale: str | None = strawberry.field(
         description="en or de, as the customer chose; null: the business's language."
     )
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
 
     @classmethod
     def from_model(cls, row: models.Customer) -> Customer:
@@ -102,8 +107,13 @@ class Customer(Node):
     async def subscriptions(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="A cursor from this list: start after it."),
+        ] = None,
         status: Annotated[
             SubscriptionStatus | None, strawberry.argument(description="Only this status.")
         ] = None,
@@ -125,7 +135,15 @@ class Customer(Node):
 
     @strawberry.field(description="Newest first.")
     async def invoices(
-        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="A cursor from this list: start after it."),
+        ] = None,
     ) -> Connection[Invoice]:
         return await invoices_of(
             info.context, str(self.id), connection_selection(info), first, after
@@ -133,7 +151,15 @@ class Customer(Node):
 
     @strawberry.field(description="Newest first.")
     async def payments(
-        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="A cursor from this list: start after it."),
+        ] = None,
     ) -> Connection[Payment]:
         return await payments_of(
             info.context, str(self.id), connection_selection(info), first, after
@@ -141,7 +167,15 @@ class Customer(Node):
 
     @strawberry.field(description="Keys issued with purchases, newest first.")
     async def license_keys(
-        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="A cursor from this list: start after it."),
+        ] = None,
     ) -> Connection[LicenseKey]:
         return await license_keys_of(info.context, str(self.id), first, after)
 

@@ -17,7 +17,9 @@ from resolvers.types import REQUEST_LEVEL_CODES, ServiceError
 @strawberry.type(description="An expected failure of a mutation: validation, state, limits.")
 class UserError:
     code: str = strawberry.field(description="Stable UPPER_SNAKE code, e.g. INVALID_EMAIL.")
-    message: str
+    message: str = strawberry.field(
+        description="For people, in English; match on code, not on this text."
+    )
     field: list[str] | None = strawberry.field(
         default=None, description="Path to the input field at fault, when there is one."
     )

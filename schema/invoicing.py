@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -16,25 +17,34 @@ from schema.billing_types import Invoice, Money, Payment, money
 from schema.errors import UserError, payload
 from schema.permissions import CUSTOMER, MERCHANT
 
-strawberry.enum(models.RefundStatus)
+strawberry.enum(
+    models.RefundStatus,
+    description="SUCCEEDED: the money went back and a credit note was issued. FAILED: the "
+    "gateway refused; the amount can be refunded again. PENDING: sent to the gateway, outcome "
+    "not known yet; sent again until it answers.",
+)
 RefundStatus = models.RefundStatus
 
 
 @strawberry.type(description="A postal address.")
 class PostalAddress:
-    line1: str | None
-    line2: str | None
-    postal_code: str | None
-    city: str | None
+    line1: str | None = strawberry.field(description="Street and number.")
+    line2: str | None = strawberry.field(description="More of the address, e.g. a floor.")
+    postal_code: str | None = strawberry.field(description="As the country writes it.")
+    city: str | None = strawberry.field(description="The city or town.")
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
 
 
-@strawberry.input
+@strawberry.input(description="A postal address; null or omitted fields are empty.")
 class PostalAddressInput:
-    line1: str | None = None
-    line2: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
+    line1: str | None = strawberry.field(
+        default=None, description="Street and number, at most 200 characters."
+    )
+    line2: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    postal_code: str | None = strawberry.field(
+        default=None, description="2 to 20 letters, digits, spaces or hyphens."
+    )
+    city: str | None = strawberry.field(default=None, description="At most 100 characters.")
     country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2, e.g. DE.")
 
 
@@ -43,12 +53,18 @@ class PostalAddressInput:
     "VAT Directive). Until the country is set, invoices carry no VAT and no e-invoice."
 )
 class LegalDetails:
-    legal_name: str | None
-    address: PostalAddress
-    vat_id: str | None
+    legal_name: str | None = strawberry.field(
+        description="The registered name, e.g. Beispiel GmbH."
+    )
+    address: PostalAddress = strawberry.field(description="The seller's postal address.")
+    vat_id: str | None = strawberry.field(
+        description="The EU VAT ID, compacted (e.g. DE123456789)."
+    )
     tax_number: str | None = strawberry.field(description="E.g. the German Steuernummer.")
     registration: str | None = strawberry.field(description='E.g. "HRB 12345 B, AG Berlin".')
-    phone: str | None
+    phone: str | None = strawberry.field(
+        description="The seller's phone number, as written on invoices."
+    )
     small_business: bool = strawberry.field(
         description="A small business under § 19 UStG (Germany): no VAT, with the legal note."
     )
@@ -80,9 +96,12 @@ class LegalDetails:
     description="Who buys, as invoices show it. Edits apply to invoices issued afterwards."
 )
 class BillingDetails:
-    name: str | None
-    company: str | None
-    address: PostalAddress
+    name: str | None = strawberry.field(description="The buyer's name on invoices.")
+    company: str | None = strawberry.field(description="The buyer's company, if any.")
+    address: PostalAddress = strawberry.field(
+        description="The buyer's address; without a country the buyer is taken as a consumer "
+        "in the seller's country."
+    )
     vat_id: str | None = strawberry.field(
         description="An EU VAT ID (format and check digits checked); with one from another EU "
         "country than the seller's, invoices are reverse charge."
@@ -106,8 +125,8 @@ class BillingDetails:
 
 @strawberry.type(description="One line of an invoice.")
 class InvoiceLine:
-    description: str
-    quantity: int
+    description: str = strawberry.field(description="What was sold, e.g. the product's name.")
+    quantity: int = strawberry.field(description="How many units.")
     unit_amount: Money = strawberry.field(
         description="As priced: gross when the invoice's prices include VAT, else net."
     )
@@ -118,19 +137,25 @@ class InvoiceLine:
         description="EN 16931's VAT category: S standard, Z zero, E exempt, AE reverse charge, "
         "O not subject to VAT."
     )
-    period_start: datetime | None
-    period_end: datetime | None
+    period_start: datetime | None = strawberry.field(
+        description="Start of the period billed; null for a one-time purchase. ISO 8601, UTC."
+    )
+    period_end: datetime | None = strawberry.field(
+        description="End of the period billed; null for a one-time purchase. ISO 8601, UTC."
+    )
 
 
 @strawberry.type(description="A refund of (part of) a payment.")
 class Refund:
-    id: strawberry.ID
-    amount: Money
-    status: RefundStatus
-    reason: str | None
-    created_at: datetime
-    payment_id: strawberry.ID
-    credit_note_id: strawberry.ID | None
+    id: strawberry.ID = strawberry.field(description="Its id (ref_…).")
+    amount: Money = strawberry.field(description="What is given back.")
+    status: RefundStatus = strawberry.field(description="Where it stands.")
+    reason: str | None = strawberry.field(description="The merchant's reason, when given.")
+    created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
+    payment_id: strawberry.ID = strawberry.field(description="The payment refunded (pay_…).")
+    credit_note_id: strawberry.ID | None = strawberry.field(
+        description="The credit note (inv_…) once it SUCCEEDED; null before."
+    )
 
     @classmethod
     def of(cls, row: models.Refund, ctx: Context) -> Refund:
@@ -176,66 +201,124 @@ def line_view(row: models.InvoiceLine, currency: str, ctx: Context) -> InvoiceLi
 # Inputs and payloads
 
 
-@strawberry.input
+@strawberry.input(
+    description="The business's legal details, as a whole: omitted fields are cleared. Once "
+    "address.country (an EU country) is set, legalName, address.line1, postalCode and city, "
+    "and a VAT ID or tax number are required."
+)
 class UpdateLegalDetailsInput:
-    legal_name: str | None = None
-    address: PostalAddressInput | None = None
-    vat_id: str | None = None
-    tax_number: str | None = None
-    registration: str | None = None
-    phone: str | None = None
-    small_business: bool = False
-    prices_include_tax: bool = False
+    legal_name: str | None = strawberry.field(
+        default=None, description="The registered name, at most 200 characters."
+    )
+    address: PostalAddressInput | None = strawberry.field(
+        default=None, description="The seller's postal address."
+    )
+    vat_id: str | None = strawberry.field(
+        default=None,
+        description="An EU VAT ID of the business's country (format and check digits checked).",
+    )
+    tax_number: str | None = strawberry.field(
+        default=None, description="E.g. the German Steuernummer, at most 40 characters."
+    )
+    registration: str | None = strawberry.field(
+        default=None,
+        description='The trade register entry, e.g. "HRB 12345 B, AG Berlin"; at most 200 '
+        "characters.",
+    )
+    phone: str | None = strawberry.field(
+        default=None, description="5 to 40 digits, spaces and + ( ) / -."
+    )
+    small_business: bool = strawberry.field(
+        default=False,
+        description="A small business under § 19 UStG: no VAT; only for a business in DE.",
+    )
+    prices_include_tax: bool = strawberry.field(
+        default=False, description="Product prices are gross (VAT included) rather than net."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateLegalDetails.")
 class UpdateLegalDetailsPayload:
-    legal_details: LegalDetails | None
-    user_errors: list[UserError]
+    legal_details: LegalDetails | None = strawberry.field(
+        description="The details as they are now; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_INPUT (a field too long, malformed or missing; field names it), "
+        "INVALID_VAT_ID."
+    )
 
 
-@strawberry.input
+@strawberry.input(
+    description="A customer's billing details, as a whole: omitted fields are cleared."
+)
 class BillingDetailsInput:
-    name: str | None = None
-    company: str | None = None
-    address: PostalAddressInput | None = None
-    vat_id: str | None = None
+    name: str | None = strawberry.field(
+        default=None, description="The buyer's name, at most 200 characters."
+    )
+    company: str | None = strawberry.field(
+        default=None, description="The company, at most 200 characters; needed with a VAT ID."
+    )
+    address: PostalAddressInput | None = strawberry.field(
+        default=None, description="The buyer's postal address."
+    )
+    vat_id: str | None = strawberry.field(
+        default=None,
+        description="An EU VAT ID (format and check digits checked); from another EU country "
+        "than the seller's, invoices are reverse charge.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A customer's billing details, set by the merchant.")
 class UpdateCustomerBillingDetailsInput:
-    customer_id: strawberry.ID
-    billing_details: BillingDetailsInput
+    customer_id: strawberry.ID = strawberry.field(description="The customer (cus_…).")
+    billing_details: BillingDetailsInput = strawberry.field(description="The new details.")
 
 
-@strawberry.input
+@strawberry.input(description="The signed-in customer's own billing details.")
 class UpdateBillingDetailsInput:
-    billing_details: BillingDetailsInput
+    billing_details: BillingDetailsInput = strawberry.field(description="The new details.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateBillingDetails and updateCustomerBillingDetails.")
 class UpdateBillingDetailsPayload:
-    billing_details: BillingDetails | None
-    user_errors: list[UserError]
+    billing_details: BillingDetails | None = strawberry.field(
+        description="The details as they are now; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND (customer), INVALID_INPUT (a field too long or malformed, or a "
+        "VAT ID without company), INVALID_VAT_ID."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A refund of (part of) a successful payment.")
 class RefundPaymentInput:
-    payment_id: strawberry.ID
+    payment_id: strawberry.ID = strawberry.field(description="The payment (pay_…).")
     amount: int | None = strawberry.field(
         default=None,
         description="In the currency's minor unit; omitted: everything not refunded yet.",
     )
-    reason: str | None = None
-    idempotency_key: str | None = None
+    reason: str | None = strawberry.field(
+        default=None, description="Why, at most 300 characters; kept with the refund."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="1 to 255 characters, kept 24 hours per business, mode and caller: the "
+        "same key with the same input answers the first result again.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of refundPayment.")
 class RefundPaymentPayload:
-    refund: Refund | None
-    payment: Payment | None
-    credit_note: Invoice | None
-    user_errors: list[UserError]
+    refund: Refund | None = strawberry.field(
+        description="The refund, also when it FAILED or is PENDING; null when none was made."
+    )
+    payment: Payment | None = strawberry.field(
+        description="The payment, with its refundedAmount as it is now."
+    )
+    credit_note: Invoice | None = strawberry.field(
+        description="The credit note issued for a SUCCEEDED refund; null otherwise."
+    )
+    user_errors: list[UserError] = strawberry.field(description="See refundPayment for the codes.")
 
 
 def _legal_input(input: UpdateLegalDetailsInput) -> resolve.LegalDetailsInput:
@@ -276,10 +359,14 @@ class InvoicingMutation:
         permission_classes=MERCHANT,
         description="Merchant: the business's legal details, replaced as a whole; they apply to "
         "invoices issued from now on. INVALID_VAT_ID for a VAT ID whose format or check digits "
-        "are wrong.",
+        "are wrong; INVALID_INPUT for any other field at fault (named in field).",
     )
     async def update_legal_details(
-        self, info: Info[Context, None], input: UpdateLegalDetailsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateLegalDetailsInput, strawberry.argument(description="The new details.")
+        ],
     ) -> UpdateLegalDetailsPayload:
         return await payload(
             info,
@@ -290,10 +377,16 @@ class InvoicingMutation:
 
     @strawberry.mutation(
         permission_classes=MERCHANT,
-        description="Merchant: a customer's billing details, replaced as a whole.",
+        description="Merchant: a customer's billing details, replaced as a whole; they apply to "
+        "invoices issued from now on. userErrors: NOT_FOUND, INVALID_INPUT, INVALID_VAT_ID.",
     )
     async def update_customer_billing_details(
-        self, info: Info[Context, None], input: UpdateCustomerBillingDetailsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateCustomerBillingDetailsInput,
+            strawberry.argument(description="The customer and the new details."),
+        ],
     ) -> UpdateBillingDetailsPayload:
         return await payload(
             info,
@@ -306,10 +399,15 @@ class InvoicingMutation:
 
     @strawberry.mutation(
         permission_classes=CUSTOMER,
-        description="Customer: their own billing details, replaced as a whole.",
+        description="Customer: their own billing details, replaced as a whole; they apply to "
+        "invoices issued from now on. userErrors: INVALID_INPUT, INVALID_VAT_ID.",
     )
     async def update_billing_details(
-        self, info: Info[Context, None], input: UpdateBillingDetailsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateBillingDetailsInput, strawberry.argument(description="The new details.")
+        ],
     ) -> UpdateBillingDetailsPayload:
         return await payload(
             info,
@@ -324,10 +422,19 @@ class InvoicingMutation:
         permission_classes=MERCHANT,
         description="Merchant: gives (part of) a successful payment back through the gateway "
         "that took it and issues a credit note. REFUND_EXCEEDS_PAYMENT when more than is left "
-        "is asked for; REFUND_FAILED when the gateway refuses.",
+        "is asked for; REFUND_FAILED when the gateway refuses. Also NOT_FOUND, INVALID_STATE "
+        "(not a SUCCEEDED payment), INVALID_INPUT (amount not positive, reason too long), "
+        "GATEWAY_UNAVAILABLE (the refund stays PENDING and is sent again), "
+        "LIVE_PAYMENTS_NOT_CONFIGURED, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED, "
+        "IDEMPOTENCY_KEY_IN_USE.",
     )
     async def refund_payment(
-        self, info: Info[Context, None], input: RefundPaymentInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RefundPaymentInput,
+            strawberry.argument(description="The payment, and how much to refund."),
+        ],
     ) -> RefundPaymentPayload:
         ctx = info.context
         return await payload(

@@ -18,27 +18,45 @@ from schema.errors import UserError, payload
 from schema.permissions import CUSTOMER, MERCHANT, SIGNED_IN
 from schema.types import Connection, Node, connection
 
-strawberry.enum(models.LicenseKeyStatus)
+strawberry.enum(
+    models.LicenseKeyStatus,
+    description="ACTIVE: it can be activated and validates. EXPIRED: past its expiresAt, or its "
+    "subscription ended (CANCELLED, EXPIRED or FAILED; ON_HOLD keeps it ACTIVE). DISABLED: "
+    "turned off by the merchant.",
+)
 LicenseKeyStatus = models.LicenseKeyStatus
 
 
-@strawberry.type
+@strawberry.type(description="One activation of a license key: a device it runs on.")
 class LicenseKeyInstance(Node):
-    name: str
-    created_at: datetime
+    name: str = strawberry.field(
+        description="The name given on activation (at most 200 characters), or Unnamed device."
+    )
+    created_at: datetime = strawberry.field(description="When it was activated; ISO 8601, UTC.")
 
     @classmethod
     def from_model(cls, row: models.LicenseKeyInstance) -> LicenseKeyInstance:
         return cls(id=strawberry.ID(row.id), name=row.name, created_at=row.created_at)
 
 
-@strawberry.type
+@strawberry.type(
+    description="A license key issued with a purchase of a product that has licenseKeyEnabled. "
+    "Readable with the merchant's API key of its mode, by its customer's portal session, and "
+    "through validateLicenseKey by anyone who holds the key."
+)
 class LicenseKey(Node):
-    key: str
-    activations_limit: int | None
-    instances_count: int
-    expires_at: datetime | None
-    created_at: datetime
+    key: str = strawberry.field(
+        description="The secret the software sends: five groups of five characters, with a "
+        "TEST- prefix in test mode; compared case-insensitively."
+    )
+    activations_limit: int | None = strawberry.field(
+        description="How many devices it may be activated on at once; null: unlimited."
+    )
+    instances_count: int = strawberry.field(description="Devices it is activated on now.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops being valid; null: no date of its own. ISO 8601, UTC."
+    )
+    created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
     row: strawberry.Private[Row]
 
     @classmethod
@@ -61,7 +79,7 @@ class LicenseKey(Node):
     async def status(self, info: Info[Context, None]) -> LicenseKeyStatus:
         return await key_status(info.context, self)
 
-    @strawberry.field
+    @strawberry.field(description="The product it was issued for.")
     async def product(self, info: Info[Context, None]) -> Product:
         return await key_product(info.context, self)
 
@@ -90,72 +108,105 @@ async def key_instances(ctx: Context, key: LicenseKey) -> list[LicenseKeyInstanc
     return [LicenseKeyInstance.from_model(row) for row in rows]
 
 
-@strawberry.input
+@strawberry.input(description="Activates a license key on one device.")
 class ActivateLicenseKeyInput:
-    key: str
+    key: str = strawberry.field(description="The license key, as the customer received it.")
     name: str = strawberry.field(description="A name for the device, e.g. its host name.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of activateLicenseKey.")
 class ActivateLicenseKeyPayload:
-    instance: LicenseKeyInstance | None
-    user_errors: list[UserError]
+    instance: LicenseKeyInstance | None = strawberry.field(
+        description="The new activation; keep its id to validate and deactivate. Null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND (no such key), LICENSE_KEY_INACTIVE (disabled or expired), "
+        "ACTIVATION_LIMIT_REACHED, TOO_LONG (name)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Asks whether a license key is valid now.")
 class ValidateLicenseKeyInput:
-    key: str
+    key: str = strawberry.field(description="The license key to check.")
     instance_id: strawberry.ID | None = strawberry.field(
         default=None, description="When given, the key must also be activated on this instance."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of validateLicenseKey.")
 class ValidateLicenseKeyPayload:
-    valid: bool
-    license_key: LicenseKey | None
-    user_errors: list[UserError]
+    valid: bool = strawberry.field(
+        description="True when the key exists, is ACTIVE and (when instanceId is given) is "
+        "activated on that instance."
+    )
+    license_key: LicenseKey | None = strawberry.field(
+        description="The key, when it exists (also when it is not valid)."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Always empty: an unknown or invalid key answers valid: false."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Frees one activation of a license key.")
 class DeactivateLicenseKeyInput:
-    key: str
-    instance_id: strawberry.ID
+    key: str = strawberry.field(description="The license key.")
+    instance_id: strawberry.ID = strawberry.field(
+        description="The activation to remove (lki_…), from activateLicenseKey."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of deactivateLicenseKey.")
 class DeactivateLicenseKeyPayload:
-    instance: LicenseKeyInstance | None
-    user_errors: list[UserError]
+    instance: LicenseKeyInstance | None = strawberry.field(
+        description="The activation as it was before it was removed; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND: no such key, or no such activation of it."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Removes a device from one of the customer's own keys.")
 class DeactivateLicenseKeyInstanceInput:
-    instance_id: strawberry.ID
+    instance_id: strawberry.ID = strawberry.field(description="The activation to remove (lki_…).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of deactivateLicenseKeyInstance.")
 class DeactivateLicenseKeyInstancePayload:
-    instance: LicenseKeyInstance | None
-    user_errors: list[UserError]
+    instance: LicenseKeyInstance | None = strawberry.field(
+        description="The activation as it was before it was removed; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND: no such activation of the customer's keys."
+    )
 
 
-@strawberry.input
+@strawberry.input(
+    description="Changes a license key. Omitted fields stay as they are; null clears "
+    "activationsLimit and expiresAt."
+)
 class UpdateLicenseKeyInput:
-    license_key_id: strawberry.ID
+    license_key_id: strawberry.ID = strawberry.field(description="The key to change (lic_…).")
     activations_limit: int | None = strawberry.field(
         default=strawberry.UNSET, description="null: unlimited."
     )
-    disabled: bool | None = None
+    disabled: bool | None = strawberry.field(
+        default=None,
+        description="true turns the key off (DISABLED); false on again; omitted or null: as is.",
+    )
     expires_at: datetime | None = strawberry.field(
         default=strawberry.UNSET, description="null: never expires."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateLicenseKey.")
 class UpdateLicenseKeyPayload:
-    license_key: LicenseKey | None
-    user_errors: list[UserError]
+    license_key: LicenseKey | None = strawberry.field(
+        description="The key as it is now; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND, INVALID_LICENSE_SETTINGS (activationsLimit outside 1 to "
+        "100000), BAD_USER_INPUT (expiresAt without a time zone)."
+    )
 
 
 @strawberry.type
@@ -167,11 +218,24 @@ class LicensingQuery:
     async def license_keys(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
-        after: str | None = None,
-        customer_id: strawberry.ID | None = None,
-        product_id: strawberry.ID | None = None,
-        status: Annotated[LicenseKeyStatus | None, strawberry.argument()] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="A cursor from this list: start after it."),
+        ] = None,
+        customer_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this customer's keys (cus_…)."),
+        ] = None,
+        product_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only keys of this product (pdt_…)."),
+        ] = None,
+        status: Annotated[
+            LicenseKeyStatus | None, strawberry.argument(description="Only keys in this status.")
+        ] = None,
     ) -> Connection[LicenseKey]:
         page = await resolve.list_license_keys(
             info.context,
@@ -187,15 +251,28 @@ class LicensingQuery:
         permission_classes=SIGNED_IN,
         description="One license key (merchant; or the customer's own).",
     )
-    async def license_key(self, info: Info[Context, None], id: strawberry.ID) -> LicenseKey:
+    async def license_key(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The key's id (lic_…).")],
+    ) -> LicenseKey:
         return LicenseKey.from_model(await resolve.license_key(info.context, str(id)))
 
 
 @strawberry.type
 class LicensingMutation:
-    @strawberry.mutation(description="Public: activates a key on a device, within its limit.")
+    @strawberry.mutation(
+        description="Public, the key is the credential: activates a key on a device, within its "
+        "limit (also when many activations arrive at once). Rate limited per client IP and per "
+        "key (RATE_LIMITED). userErrors: NOT_FOUND, LICENSE_KEY_INACTIVE, "
+        "ACTIVATION_LIMIT_REACHED, TOO_LONG."
+    )
     async def activate_license_key(
-        self, info: Info[Context, None], input: ActivateLicenseKeyInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ActivateLicenseKeyInput, strawberry.argument(description="The key and the device.")
+        ],
     ) -> ActivateLicenseKeyPayload:
         return await payload(
             info,
@@ -204,9 +281,18 @@ class LicensingMutation:
             instance=LicenseKeyInstance.from_model,
         )
 
-    @strawberry.mutation(description="Public: is this key (on this instance) valid now?")
+    @strawberry.mutation(
+        description="Public, the key is the credential: is this key (on this instance) valid "
+        "now? Answers valid: false rather than an error. Rate limited per client IP and per key "
+        "(RATE_LIMITED)."
+    )
     async def validate_license_key(
-        self, info: Info[Context, None], input: ValidateLicenseKeyInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ValidateLicenseKeyInput,
+            strawberry.argument(description="The key, and optionally the instance."),
+        ],
     ) -> ValidateLicenseKeyPayload:
         instance_id = str(input.instance_id) if input.instance_id else None
         return await payload(
@@ -218,9 +304,17 @@ class LicensingMutation:
             license_key=lambda result: LicenseKey.from_model(result.key) if result.key else None,
         )
 
-    @strawberry.mutation(description="Public: frees an activation of the key.")
+    @strawberry.mutation(
+        description="Public, the key is the credential: frees an activation of the key. Rate "
+        "limited per client IP and per key (RATE_LIMITED). userErrors: NOT_FOUND."
+    )
     async def deactivate_license_key(
-        self, info: Info[Context, None], input: DeactivateLicenseKeyInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeactivateLicenseKeyInput,
+            strawberry.argument(description="The key and the activation to free."),
+        ],
     ) -> DeactivateLicenseKeyPayload:
         return await payload(
             info,
@@ -230,10 +324,16 @@ class LicensingMutation:
         )
 
     @strawberry.mutation(
-        permission_classes=CUSTOMER, description="Customer: removes one of their own keys' devices."
+        permission_classes=CUSTOMER,
+        description="Customer: removes one of their own keys' devices. userErrors: NOT_FOUND.",
     )
     async def deactivate_license_key_instance(
-        self, info: Info[Context, None], input: DeactivateLicenseKeyInstanceInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeactivateLicenseKeyInstanceInput,
+            strawberry.argument(description="The activation to remove."),
+        ],
     ) -> DeactivateLicenseKeyInstancePayload:
         return await payload(
             info,
@@ -243,10 +343,16 @@ class LicensingMutation:
         )
 
     @strawberry.mutation(
-        permission_classes=MERCHANT, description="Merchant: activation limit, disabled, expiry."
+        permission_classes=MERCHANT,
+        description="Merchant: a key's activation limit, disabled flag or expiry. userErrors: "
+        "NOT_FOUND, INVALID_LICENSE_SETTINGS, BAD_USER_INPUT.",
     )
     async def update_license_key(
-        self, info: Info[Context, None], input: UpdateLicenseKeyInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateLicenseKeyInput, strawberry.argument(description="The key and the changes.")
+        ],
     ) -> UpdateLicenseKeyPayload:
         clear = frozenset(
             name for name in ("activations_limit", "expires_at") if getattr(input, name) is None

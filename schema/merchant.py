@@ -15,31 +15,47 @@ from schema.permissions import MERCHANT, SIGNED_IN
 from schema.types import Business, Connection, connection
 
 
-@strawberry.input
+@strawberry.input(description="A new customer.")
 class CreateCustomerInput:
-    email: str
-    name: str | None = None
+    email: str = strawberry.field(
+        description="Unique among the business's customers of this mode (case-insensitive)."
+    )
+    name: str | None = strawberry.field(default=None, description="At most 200 characters.")
     phone_number: str | None = strawberry.field(default=None, description="E.164.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createCustomer.")
 class CreateCustomerPayload:
-    customer: Customer | None
-    user_errors: list[UserError]
+    customer: Customer | None = strawberry.field(description="The new customer; null on failure.")
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_EMAIL, EMAIL_TAKEN, INVALID_PHONE_NUMBER, TOO_LONG (name)."
+    )
 
 
-@strawberry.input
+@strawberry.input(
+    description="Changes to a customer, all at once: omitted fields stay as they are, null "
+    "clears name and phoneNumber."
+)
 class UpdateCustomerInput:
-    customer_id: strawberry.ID
-    email: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    phone_number: str | None = strawberry.UNSET
+    customer_id: strawberry.ID = strawberry.field(description="The customer (cus_…).")
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Taken at once (the merchant vouches for it); cannot be null.",
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="At most 200 characters."
+    )
+    phone_number: str | None = strawberry.field(default=strawberry.UNSET, description="E.164.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateCustomer.")
 class UpdateCustomerPayload:
-    customer: Customer | None
-    user_errors: list[UserError]
+    customer: Customer | None = strawberry.field(
+        description="The customer as it is now; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND, INVALID_EMAIL, EMAIL_TAKEN, INVALID_PHONE_NUMBER, TOO_LONG (name)."
+    )
 
 
 def given(input: object, *names: str) -> dict[str, object]:
@@ -59,15 +75,24 @@ class MerchantQuery:
         return Business.from_profile(await resolve.business(info.context))
 
     @strawberry.field(permission_classes=MERCHANT, description="Merchant: one customer.")
-    async def customer(self, info: Info[Context, None], id: strawberry.ID) -> Customer:
+    async def customer(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Its id (cus_…).")],
+    ) -> Customer:
         return Customer.from_model(await resolve.customer(info.context, str(id)))
 
     @strawberry.field(permission_classes=MERCHANT, description="Merchant: customers, newest first.")
     async def customers(
         self,
         info: Info[Context, None],
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="A cursor from this list: start after it."),
+        ] = None,
         email: Annotated[
             str | None,
             strawberry.argument(description="Exact address, compared case-insensitively."),
@@ -80,10 +105,13 @@ class MerchantQuery:
 class MerchantMutation:
     @strawberry.mutation(
         permission_classes=MERCHANT,
-        description="Merchant: adds a customer. Emails are unique per mode.",
+        description="Merchant: adds a customer in the key's mode. Emails are unique per mode. "
+        "userErrors: INVALID_EMAIL, EMAIL_TAKEN, INVALID_PHONE_NUMBER, TOO_LONG.",
     )
     async def create_customer(
-        self, info: Info[Context, None], input: CreateCustomerInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateCustomerInput, strawberry.argument(description="The customer.")],
     ) -> CreateCustomerPayload:
         return await payload(
             info,
@@ -96,10 +124,15 @@ class MerchantMutation:
 
     @strawberry.mutation(
         permission_classes=MERCHANT,
-        description="Merchant: changes a customer's email, name or phone.",
+        description="Merchant: changes a customer's email, name or phone. userErrors: NOT_FOUND, "
+        "INVALID_EMAIL, EMAIL_TAKEN, INVALID_PHONE_NUMBER, TOO_LONG.",
     )
     async def update_customer(
-        self, info: Info[Context, None], input: UpdateCustomerInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateCustomerInput, strawberry.argument(description="The customer and the changes.")
+        ],
     ) -> UpdateCustomerPayload:
         changes = given(input, "email", "name", "phone_number")
         return await payload(

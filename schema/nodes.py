@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -39,9 +39,15 @@ _BILLING_VIEWS: dict[type[Any], Any] = {
 @strawberry.type
 class NodeQuery:
     @strawberry.field(
-        permission_classes=SIGNED_IN, description="Any object by its id, if the caller may see it."
+        permission_classes=SIGNED_IN,
+        description="Any object by its id, if the caller may see it (merchant API key or portal "
+        "session); someone else's object is NOT_FOUND, like a missing one.",
     )
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node:
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A prefixed id, e.g. cus_….")],
+    ) -> Node:
         found = await resolve.node(info.context, str(id))
         if isinstance(found, BusinessProfile):
             return Business.from_profile(found)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -12,9 +14,12 @@ from schema.permissions import MERCHANT
 from schema.types import PaymentGateway, PaymentGatewayProvider
 
 
-@strawberry.input
+@strawberry.input(
+    description="The gateway for the key's mode. STRIPE needs all three keys; TEST (test mode "
+    "only) needs none."
+)
 class ConfigurePaymentGatewayInput:
-    provider: PaymentGatewayProvider
+    provider: PaymentGatewayProvider = strawberry.field(description="TEST or STRIPE.")
     secret_key: str | None = strawberry.field(
         default=None,
         description="Stripe's secret key for the key's mode (sk_test_… or sk_live_…); kept "
@@ -30,10 +35,15 @@ class ConfigurePaymentGatewayInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of configurePaymentGateway.")
 class ConfigurePaymentGatewayPayload:
-    payment_gateway: PaymentGateway | None
-    user_errors: list[UserError]
+    payment_gateway: PaymentGateway | None = strawberry.field(
+        description="The gateway as it is now; null on failure (nothing was saved)."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_GATEWAY (TEST in live mode), INVALID_GATEWAY_KEY, "
+        "GATEWAY_UNAVAILABLE (Stripe could not be asked)."
+    )
 
 
 @strawberry.type
@@ -41,10 +51,16 @@ class PaymentsMutation:
     @strawberry.mutation(
         permission_classes=MERCHANT,
         description="Merchant: the gateway for the key's mode. INVALID_GATEWAY_KEY when a key "
-        "does not fit the mode or Stripe refuses it.",
+        "does not fit the mode or Stripe refuses it; INVALID_GATEWAY for TEST in live mode; "
+        "GATEWAY_UNAVAILABLE when Stripe could not be reached to check the key.",
     )
     async def configure_payment_gateway(
-        self, info: Info[Context, None], input: ConfigurePaymentGatewayInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ConfigurePaymentGatewayInput,
+            strawberry.argument(description="The provider and its keys."),
+        ],
     ) -> ConfigurePaymentGatewayPayload:
         return await payload(
             info,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -13,9 +15,14 @@ from schema.merchant import given
 from schema.permissions import CUSTOMER
 
 
-@strawberry.input
+@strawberry.input(
+    description="The signed-in customer's changes: omitted fields stay as they are, null clears "
+    "name, phoneNumber and locale."
+)
 class UpdateProfileInput:
-    name: str | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="At most 200 characters."
+    )
     email: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="Taken only once the customer follows the confirmation link sent to it.",
@@ -27,13 +34,18 @@ class UpdateProfileInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of updateProfile.")
 class UpdateProfilePayload:
-    customer: Customer | None
+    customer: Customer | None = strawberry.field(
+        description="The customer as it is now (the email unchanged until confirmed); null on "
+        "failure."
+    )
     email_confirmation_sent: bool = strawberry.field(
         description="True when a confirmation link went to the new email address."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_EMAIL, INVALID_PHONE_NUMBER, INVALID_LOCALE, TOO_LONG (name)."
+    )
 
 
 @strawberry.type
@@ -49,10 +61,15 @@ class PortalQuery:
 class PortalMutation:
     @strawberry.mutation(
         permission_classes=CUSTOMER,
-        description="Customer: edits their own name, phone and email.",
+        description="Customer: edits their own name, phone and language at once; a new email "
+        "is taken only once the customer follows the confirmation link sent to it (whether "
+        "another customer has it is checked then). userErrors: INVALID_EMAIL, "
+        "INVALID_PHONE_NUMBER, INVALID_LOCALE, TOO_LONG.",
     )
     async def update_profile(
-        self, info: Info[Context, None], input: UpdateProfileInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[UpdateProfileInput, strawberry.argument(description="The changes.")],
     ) -> UpdateProfilePayload:
         changes = given(input, "name", "email", "phone_number", "locale")
         return await payload(

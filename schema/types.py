@@ -20,13 +20,21 @@ from resolvers.types import GatewayInfo, Page
 if TYPE_CHECKING:
     from schema.invoicing import LegalDetails
 
-strawberry.enum(models.Mode, description="TEST or LIVE; it comes from the credential.")
+strawberry.enum(
+    models.Mode,
+    description="Which data a call sees, from its credential (never from an argument): "
+    "TEST: test keys and sessions, the test cards, no real money; LIVE: real customers and "
+    "payments. The two never mix.",
+)
 Mode = models.Mode
 
 
 @strawberry.interface(description="An object with a globally unique, prefixed id.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Opaque, prefixed and globally unique (bus_…, cus_…, pdt_…, sub_…, pay_…, "
+        "inv_…, pm_…, lic_…, lki_…, whk_…, evt_…, wha_…); node(id:) resolves it."
+    )
 
 
 @strawberry.type(description="How the hosted portal looks for a business.")
@@ -69,7 +77,9 @@ PaymentGatewayProvider = models.GatewayProvider
 
 @strawberry.type(description="How a business takes payments in the caller's mode.")
 class PaymentGateway:
-    provider: PaymentGatewayProvider
+    provider: PaymentGatewayProvider = strawberry.field(
+        description="Who takes the payments: the test simulator or Stripe."
+    )
     publishable_key: str | None = strawberry.field(
         description="Stripe's publishable key, for Stripe.js. The secret key and the webhook "
         "secret are never readable."
@@ -87,15 +97,20 @@ class PaymentGateway:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The merchant's business, as seen in the caller's mode. Readable with the "
+    "business's merchant API key and by its customers' portal sessions."
+)
 class Business(Node):
-    name: str
-    support_email: str
+    name: str = strawberry.field(description="The name customers see.")
+    support_email: str = strawberry.field(
+        description="Where customers write for help; shown in the portal and in emails."
+    )
     portal_login_url: str = strawberry.field(
         description="The static login link for the caller's mode: share it with customers."
     )
     locale: str = strawberry.field(description="en or de: emails and the portal's default.")
-    branding: Branding
+    branding: Branding = strawberry.field(description="How the hosted portal looks.")
 
     @strawberry.field(
         description="How the business takes payments in the caller's mode; null in live mode "
@@ -129,31 +144,44 @@ class Business(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A one-time link into a customer's portal, made by the merchant "
+    "(createCustomerPortalSession)."
+)
 class PortalSession:
     link: str = strawberry.field(description="One-time link into the portal.")
-    expires_at: datetime
+    expires_at: datetime = strawberry.field(
+        description="When the link stops working (24 hours after it was made); ISO 8601, UTC."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Where a page of a connection ends.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="True when more objects follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor, to pass as `after` for the next page; null for an "
+        "empty page."
+    )
 
 
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="One object of a page, with its cursor.")
 class Edge(Generic[T]):
-    node: T
-    cursor: str
+    node: T = strawberry.field(description="The object.")
+    cursor: str = strawberry.field(
+        description="Opaque; pass it as `after` to get the objects after this one."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A page of a list (Relay connection): ask for up to `first` (at most 100) "
+    "objects `after` a cursor."
+)
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's objects, in the list's order.")
+    page_info: PageInfo = strawberry.field(description="Whether more follow, and from where.")
     page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="All matching objects, across pages.")
