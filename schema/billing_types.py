@@ -487,7 +487,9 @@ class Invoice(Node, RowView):
         "allow it, else Factur-X EN 16931 CII) that works without a header for 15 minutes; "
         "null when the invoice was issued without the business's legal details."
     )
-    credit_note_for_id: strawberry.Private[str | None] = None
+    credit_note_for: Invoice | None = strawberry.field(
+        default=None, description="For a credit note: the invoice it corrects; else null."
+    )
 
     RELATED: ClassVar[dict[str, str]] = {"subscription": "subscription"}
 
@@ -499,13 +501,6 @@ class Invoice(Node, RowView):
 
         rows = await resolve_invoicing.invoice_lines(str(self.id))
         return [line_view(row, self.total.currency, info.context) for row in rows]
-
-    @strawberry.field(description="For a credit note: the invoice it corrects.")
-    async def credit_note_for(self, info: Info[Context, None]) -> Invoice | None:
-        if self.credit_note_for_id is None:
-            return None
-        original = await resolve.invoice_for_pdf(info.context, self.credit_note_for_id)
-        return Invoice.from_model(original, info.context)
 
     @strawberry.field(description="The credit notes that correct this invoice, oldest first.")
     async def credit_notes(self, info: Info[Context, None]) -> list[Invoice]:
@@ -538,7 +533,7 @@ class Invoice(Node, RowView):
             xml_url=None
             if row["tax_breakdown"] is None
             else resolve_invoicing.xml_url(ctx, invoice_id),
-            credit_note_for_id=row["credit_note_for_id"],
+            credit_note_for=_related(row, "credit_note_for", ctx.loaders.invoice, Invoice, ctx),
         )
 
     @classmethod
