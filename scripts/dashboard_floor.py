@@ -30,13 +30,13 @@ from starlette.responses import Response
 from tortoise import connections
 
 from app.settings import Settings
-from models import Customer, InvoiceStatus, PaymentStatus, SubscriptionStatus
+from models import InvoiceStatus, PaymentStatus, SubscriptionStatus
 from models.clock import now
 from services.access.sessions import ALGORITHM, AUDIENCE, REQUIRED_CLAIMS
 from services.billing.invoice_links import VALID_FOR
 from services.crypto import derive_key
 from services.money import format_money_cached
-from services.sql import as_datetime, select_tuples
+from services.sql import as_datetime
 
 SESSION = "ps.id = ? AND ps.customer_id = ? AND ps.revoked_at IS NULL"
 
@@ -158,12 +158,10 @@ class Floor:
         return found
 
     async def rows(self, sql: str, params: list[str]) -> Sequence[Sequence[Any]]:
-        """PostgreSQL: asyncpg's records as they come; SQLite: through services.sql, so that
-        statements started in the same turn of the event loop share one trip to the thread."""
-        if self.dialect == "postgres":
-            _, records = await connections.get("default").execute_query(sql, params)
-            return records  # type: ignore[no-any-return]
-        return await select_tuples(Customer, sql, params)
+        """The rows as the driver gives them (asyncpg records, sqlite3 rows), through Tortoise's
+        public `execute_query`, as the product's read path does."""
+        _, records = await connections.get("default").execute_query(sql, params)
+        return records  # type: ignore[no-any-return]
 
     def session_claims(self, request: Request) -> tuple[str, str] | None:
         """(session id, customer id) of a valid portal session JWT, as
