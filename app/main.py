@@ -31,8 +31,8 @@ from app.portal.templating import PageTemplates
 from app.settings import Settings, settings_from_env
 from schema import build_schema
 from services import outbox
-from services.billing.renewals import renew_due_subscriptions
 from services.billing.refunds import settle_pending_refunds
+from services.billing.renewals import renew_due_subscriptions
 from services.billing.settlement import settle_stale_payments
 from services.payments.stripe_gateway import close_clients as close_stripe_clients
 from services.ratelimit import RateLimiter

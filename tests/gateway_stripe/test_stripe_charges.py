@@ -257,8 +257,9 @@ async def test_stripe_unreachable_leaves_the_payment_processing_and_it_settles_o
     payment = await Payment.get(id=payment_id)
     assert payment.gateway_reference
     assert (await stripe_lab.intent(payment.gateway_reference))["status"] == "succeeded"
-    # Settling it again asks Stripe about the same PaymentIntent and changes nothing.
-    assert await settle_payment(portal.settings, payment) is True
+    # Settling it again asks Stripe about the same PaymentIntent, changes nothing and does not
+    # count it as settled a second time.
+    assert await settle_payment(portal.settings, payment) is False
     assert (await Payment.get(id=payment_id)).gateway_reference == payment.gateway_reference
     # The same request repeated with its idempotency key shows what became of it.
     repeated = await create_payment(
