@@ -91,6 +91,12 @@ _BREAKING_LINE = re.compile(
 )
 
 
+class DangerousSchemaChange(UserWarning):
+    """A change that can surprise a client without failing its queries (the contract test
+    shows them as warnings; defined here, importable by name, so that pytest-xdist's workers
+    can send them to the controller)."""
+
+
 @dataclass(frozen=True)
 class Change:
     type: str

@@ -341,7 +341,8 @@ def assert_escaped(message: EmailMessage) -> None:
     assert "Ada <Lovelace>" in message.text
     assert message.reply_to == "help@acme.test"
     assert message.to == "ada@example.test"
-    assert message.from_addr == "Acme <billing@acme.test>"
+    # The configured address, shown as the business (its name quoted as RFC 5322 needs).
+    assert message.from_addr == '"Acme & <Co>" <billing@acme.test>'
     assert "\n" not in message.subject
 
 
