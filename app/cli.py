@@ -110,7 +110,7 @@ def cmd_billing_run(settings: Settings, args: argparse.Namespace) -> int:
         summary = await renew_due_subscriptions(settings)
         return (
             f"settled {settled}, renewed {summary.renewed}, failed {summary.failed}, "
-            f"ended {summary.ended}"
+            f"ended {summary.ended}, paused {summary.paused}, resumed {summary.resumed}"
         )
 
     print(asyncio.run(_with_db(settings, run)))

@@ -24,6 +24,7 @@ from models.customer import Customer
 from models.infra import IdempotencyRecord, OutboxKind, OutboxMessage, OutboxStatus
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
 from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
+from models.portal_settings import CustomerCancellation, PortalSettings
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
 MODEL_MODULES = [
@@ -35,6 +36,7 @@ MODEL_MODULES = [
     "models.infra",
     "models.licensing",
     "models.payments",
+    "models.portal_settings",
     "models.webhooks",
 ]
 
@@ -46,6 +48,7 @@ __all__ = [
     "CardSetup",
     "CreditNoteCounter",
     "Customer",
+    "CustomerCancellation",
     "GatewayEvent",
     "GatewayProvider",
     "IdempotencyRecord",
@@ -68,6 +71,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentStatus",
     "PortalSession",
+    "PortalSettings",
     "Product",
     "Refund",
     "RefundStatus",
