@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 import models
-from services.portal_settings import PortalSettingsValues
+from resolvers.types import PortalSettingsValues
 
 strawberry.enum(
     models.CustomerCancellation,
