@@ -222,10 +222,18 @@ async def test_profile_and_invoice_switches(portal: Portal, acme: NewBusiness) -
     assert (await gql(ME, token=token))["me"]["invoices"]["totalCount"] == 1
 
 
-async def test_pause_switch_and_merchant_is_not_limited(portal: Portal, acme: NewBusiness) -> None:
+async def test_pause_switch_and_merchant_is_not_limited(
+    portal: Portal, acme: NewBusiness, globex: NewBusiness
+) -> None:
     gql, key = portal.gql, acme.test_api_key
     _, _, sub_id, token = await customer_with_subscription(gql, key)
     before = await state(gql, key, sub_id)
+
+    # Another business, or the other mode, finds no such subscription.
+    for other in (globex.test_api_key, acme.live_api_key):
+        for mutation, name in ((PAUSE, "pauseSubscription"), (RESUME, "resumeSubscription")):
+            data = await gql(mutation, {"input": {"subscriptionId": sub_id}}, other)
+            assert [e["code"] for e in data[name]["userErrors"]] == ["NOT_FOUND"]
 
     refused((await gql(PAUSE, {"input": {"subscriptionId": sub_id}}, token))["pauseSubscription"])
     assert await state(gql, key, sub_id) == before
