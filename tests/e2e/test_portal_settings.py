@@ -198,9 +198,16 @@ async def test_payment_method_switch(portal: Portal, acme: NewBusiness) -> None:
 
 async def test_profile_and_invoice_switches(portal: Portal, acme: NewBusiness) -> None:
     gql, key = portal.gql, acme.test_api_key
-    _, _, _, token = await customer_with_subscription(gql, key)
+    customer_id, _, _, token = await customer_with_subscription(gql, key)
+    invoices = "query($id: ID!) { customer(id: $id) { invoices { edges { node { id } } } } }"
+    edges = (await gql(invoices, {"id": customer_id}, token=key))["customer"]["invoices"]["edges"]
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    invoice = {"id": edges[0]["node"]["id"]}
 
     await set_settings(gql, key, customersMayEditProfile=False, customersMaySeeInvoices=False)
+    error = await gql.error(node, invoice, token=token)
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert (await gql(node, invoice, token=key))["node"]["id"] == invoice["id"]
     data = await gql(UPDATE_PROFILE, {"input": {"name": "Someone Else"}}, token)
     refused(data["updateProfile"])
     details = {"billingDetails": {"name": "Someone Else"}}
@@ -220,6 +227,7 @@ async def test_profile_and_invoice_switches(portal: Portal, acme: NewBusiness) -
         "userErrors"
     ] == []
     assert (await gql(ME, token=token))["me"]["invoices"]["totalCount"] == 1
+    assert (await gql(node, invoice, token=token))["node"]["id"] == invoice["id"]
 
 
 async def test_pause_switch_and_merchant_is_not_limited(
