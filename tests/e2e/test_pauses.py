@@ -242,3 +242,27 @@ async def test_paused_subscription_cancelled_now(portal: Portal, acme: NewBusine
     assert data["cancelSubscription"]["subscription"]["status"] == "CANCELLED"
     data = await gql(RESUME, {"input": {"subscriptionId": sub_id}}, token)
     assert [e["code"] for e in data["resumeSubscription"]["userErrors"]] == ["INVALID_STATE"]
+
+
+async def test_concurrent_pause_and_cancel_now_end_cancelled(
+    portal: Portal, acme: NewBusiness
+) -> None:
+    """A pause and an immediate cancellation together: whichever comes first, the subscription
+    ends CANCELLED, never PAUSED, and nothing is charged."""
+    gql, key = portal.gql, acme.test_api_key
+    await set_settings(gql, key, customersMayPause=True)
+    product_id = await create_product(gql, key, amount=900)
+    for round_ in range(3):
+        customer_id = await create_customer(gql, key, f"n{round_}@example.com")
+        sub_id = (await subscribe(gql, key, customer_id, product_id))["subscription"]["id"]
+        token = await session_for(gql, key, customer_id)
+        pause, cancel = await asyncio.gather(
+            gql(PAUSE, {"input": {"subscriptionId": sub_id}}, token),
+            gql(CANCEL, {"input": {"subscriptionId": sub_id, "atPeriodEnd": False}}, token),
+        )
+        assert cancel["cancelSubscription"]["userErrors"] == [], cancel
+        if pause["pauseSubscription"]["userErrors"]:
+            assert pause["pauseSubscription"]["userErrors"][0]["code"] == "INVALID_STATE"
+        final = await state(gql, key, sub_id)
+        assert final["status"] == "CANCELLED"
+        assert await payments(sub_id) == 1
