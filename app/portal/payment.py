@@ -128,6 +128,8 @@ async def _render_edit(
     cards = data["me"]["paymentMethods"]
     if sub["status"] not in ("ACTIVE", "ON_HOLD"):
         return page.render("payment_method.html", 409, sub=sub, closed=True)
+    if sub["status"] == "ACTIVE" and not page.may("customersMayUpdatePaymentMethods"):
+        return page.render("not_found.html", 404)
     on_hold = sub["status"] == "ON_HOLD"
     current = (sub["paymentMethod"] or {}).get("id")
     return page.render(

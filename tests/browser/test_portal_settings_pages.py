@@ -64,8 +64,9 @@ def test_what_is_not_allowed_is_not_offered(
     assert page.get_by_role("heading", name="Pause subscription").count() == 0
     tour.look("subscription-restricted")
 
-    response = page.goto(f"{server.url}/test/portal/invoices")
-    assert response is not None and response.status == 404
+    for path in ("invoices", f"subscriptions/{customer.subscription_id}/payment-method"):
+        response = page.goto(f"{server.url}/test/portal/{path}")
+        assert response is not None and response.status == 404
 
     page.goto(f"{server.url}/test/portal/profile")
     assert page.get_by_label("Name").count() == 0

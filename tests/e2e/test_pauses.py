@@ -105,6 +105,9 @@ async def test_pause_now_then_billing_run_charges_nothing_then_resume_renews(
     ]
     assert "subscription.paused" in types and "subscription.resumed" in types
     assert types.index("subscription.paused") < types.index("subscription.resumed")
+    paused_event = await WebhookEvent.get(business_id=acme.business.id, type="subscription.paused")
+    assert paused_event.payload["data"]["status"] == "paused"
+    assert paused_event.payload["data"]["paused_at"] == "2027-01-10T09:00:00+00:00"
     topics = await OutboxMessage.filter(business_id=acme.business.id).values_list(
         "topic", flat=True
     )
