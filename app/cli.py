@@ -112,7 +112,8 @@ def cmd_billing_run(settings: Settings, args: argparse.Namespace) -> int:
         summary = await renew_due_subscriptions(settings)
         return (
             f"settled {settled}, refunds settled {refunds}, renewed {summary.renewed}, "
-            f"failed {summary.failed}, ended {summary.ended}"
+            f"failed {summary.failed}, ended {summary.ended}, paused {summary.paused}, "
+            f"resumed {summary.resumed}"
         )
 
     print(asyncio.run(_with_db(settings, run)))

@@ -18,6 +18,7 @@ from .messages import (
     login_link,
     portal_invitation,
 )
+from .pauses import subscription_paused, subscription_resumed
 from .rendering import normalize_locale, use_templates_dir
 from .transport import (
     DeliveryError,
@@ -44,7 +45,9 @@ __all__ = [
     "portal_invitation",
     "subscription_cancelled",
     "subscription_on_hold",
+    "subscription_paused",
     "subscription_reactivated",
+    "subscription_resumed",
     "transport_from_url",
     "use_templates_dir",
     "webhook_endpoint_disabled",

@@ -30,6 +30,7 @@ from models.infra import (
 )
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
 from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
+from models.portal_settings import CustomerCancellation, PortalSettings
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
 MODEL_MODULES = [
@@ -41,6 +42,7 @@ MODEL_MODULES = [
     "models.infra",
     "models.licensing",
     "models.payments",
+    "models.portal_settings",
     "models.webhooks",
 ]
 
@@ -52,6 +54,7 @@ __all__ = [
     "CardSetup",
     "CreditNoteCounter",
     "Customer",
+    "CustomerCancellation",
     "GatewayEvent",
     "GatewayProvider",
     "IdempotencyRecord",
@@ -74,6 +77,7 @@ __all__ = [
     "PaymentMethod",
     "PaymentStatus",
     "PortalSession",
+    "PortalSettings",
     "Product",
     "Refund",
     "RefundStatus",

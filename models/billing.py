@@ -21,6 +21,7 @@ class SubscriptionStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
     ON_HOLD = "on_hold"
+    PAUSED = "paused"  # no renewals until resumed (services/billing/pauses.py)
     CANCELLED = "cancelled"
     FAILED = "failed"
     EXPIRED = "expired"
@@ -122,6 +123,11 @@ class Subscription(Model):
     cancelled_at = fields.DatetimeField(null=True)
     cancellation_reason = fields.CharField(max_length=32, null=True)
     cancellation_comment = fields.TextField(null=True)
+    # Pauses (services/billing/pauses.py): when it was PAUSED, whether it pauses at its next
+    # billing date instead of renewing, and when a PAUSED subscription resumes by itself.
+    paused_at = fields.DatetimeField(null=True)
+    pause_at_next_billing_date = fields.BooleanField(default=False)
+    resume_at = fields.DatetimeField(null=True)
     # Set by a conditional update while a charge for this subscription is under way, so that a
     # second concurrent request loses instead of charging twice.
     charging_payment_id = fields.CharField(max_length=40, null=True)

@@ -29,12 +29,13 @@ from services.billing import (
 from services.billing.charging import BillingResult, CardInput, payment_gateway
 from services.billing.invoice_links import signed_pdf_url
 from services.billing.payment_methods import SavedOrPending
-from services.errors import ServiceError
+from services.errors import NotFound, ServiceError
 from services.money import format_money_cached
-from services.pagination import Page
+from services.pagination import Page, keyset_page
 from services.payments import gateway_config
 from services.payments.cards import RawCard
 from services.payments.gateway_config import new_card
+from services.portal_settings import CustomerAction, require_customer_may_in
 from services.scope import Scope
 from services.sql import Row
 
@@ -162,7 +163,11 @@ async def customer_invoices(
     after: str | None,
     related: Collection[str] = (),
 ) -> Page[Row]:
-    return await invoices.list_invoices(ctx.scope(), customer_id, first, after, related)
+    """A customer whose business does not show invoices in the portal sees none."""
+    scope = ctx.scope()
+    if scope.customer_id is not None and not await customer_may(ctx, CustomerAction.VIEW_INVOICES):
+        return await keyset_page(None, first, after)
+    return await invoices.list_invoices(scope, customer_id, first, after, related)
 
 
 async def customer_payments(
@@ -183,8 +188,18 @@ async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:
 # Customer (portal session)
 
 
+async def customer_may(ctx: Context, action: CustomerAction) -> bool:
+    """For reads: whether the signed-in customer's business allows the action."""
+    try:
+        await require_customer_may_in(ctx.scope(), action)
+    except ServiceError:
+        return False
+    return True
+
+
 async def add_payment_method(ctx: Context, card: CardInput) -> SavedOrPending:
     scope = ctx.customer_scope()
+    await require_customer_may_in(scope, CustomerAction.UPDATE_PAYMENT_METHOD)
     if card.payment_method_id is not None or card.given != 1:
         raise ServiceError(
             "Give either card or gatewayPaymentMethodId.", code="INVALID_INPUT", field=["card"]
@@ -196,6 +211,7 @@ async def add_payment_method(ctx: Context, card: CardInput) -> SavedOrPending:
 
 async def remove_payment_method(ctx: Context, method_id: str) -> PaymentMethod:
     scope = ctx.customer_scope()
+    await require_customer_may_in(scope, CustomerAction.UPDATE_PAYMENT_METHOD)
     return await payment_methods.remove_payment_method(scope, _customer_of(scope), method_id)
 
 
@@ -207,6 +223,11 @@ async def update_payment_method(
     idempotency_key: str | None,
 ) -> BillingResult:
     scope = ctx.customer_scope()
+    # Paying what an ON_HOLD subscription owes is never refused; replacing the card of a
+    # running one is, when the business says so.
+    current = await subscriptions.get_subscription(scope, subscription_id)
+    if current.status != SubscriptionStatus.ON_HOLD:
+        await require_customer_may_in(scope, CustomerAction.UPDATE_PAYMENT_METHOD)
     return await dunning.update_payment_method(
         ctx.settings,
         scope,
@@ -241,9 +262,13 @@ async def cancel_subscription(
     reason: CancellationReason | None,
     comment: str | None,
 ) -> Subscription:
+    scope = ctx.customer_scope()
+    await require_customer_may_in(
+        scope, CustomerAction.CANCEL_AT_PERIOD_END if at_period_end else CustomerAction.CANCEL_NOW
+    )
     return await subscriptions.cancel_subscription(
         ctx.settings,
-        ctx.customer_scope(),
+        scope,
         subscription_id,
         at_period_end=at_period_end,
         reason=reason,
@@ -256,7 +281,10 @@ async def undo_cancellation(ctx: Context, subscription_id: str) -> Subscription:
 
 
 async def invoice_for_pdf(ctx: Context, invoice_id: str) -> Invoice:
-    return await invoices.get_invoice(ctx.scope(), invoice_id)
+    scope = ctx.scope()
+    if scope.customer_id is not None and not await customer_may(ctx, CustomerAction.VIEW_INVOICES):
+        raise NotFound("invoice")
+    return await invoices.get_invoice(scope, invoice_id)
 
 
 async def invoice_of_signed_link(invoice_id: str) -> Invoice | None:

@@ -14,6 +14,7 @@ from services.billing.refunds import RefundOutcome
 from services.customers import get_customer
 from services.einvoice import Profile
 from services.errors import NotFound
+from services.portal_settings import CustomerAction, require_customer_may_in
 
 __all__ = [
     "BillingDetailsInput",
@@ -56,6 +57,7 @@ async def update_customer_billing_details(
 async def update_billing_details(ctx: Context, details: BillingDetailsInput) -> Customer:
     scope = ctx.customer_scope()
     assert scope.customer_id is not None
+    await require_customer_may_in(scope, CustomerAction.EDIT_PROFILE)
     return await parties.update_billing_details(scope, scope.customer_id, details)
 
 

@@ -82,7 +82,9 @@ async def deactivate_own_instance(ctx: Context, instance_id: str) -> LicenseKeyI
 def status(
     disabled: bool, expires_at: datetime | None, subscription: Row | None
 ) -> LicenseKeyStatus:
-    """A key's status: DISABLED by the merchant, EXPIRED past its date or once its subscription
-    has ended, else ACTIVE."""
+    """A key's status: DISABLED by the merchant (or suspended while its subscription is paused
+    past its paid period), EXPIRED past its date or once its subscription has ended, else
+    ACTIVE."""
     subscription_status = SubscriptionStatus(subscription["status"]) if subscription else None
-    return licensing.status_of(disabled, expires_at, subscription_status)
+    paid_until = subscription["next_billing_date"] if subscription else None
+    return licensing.status_of(disabled, expires_at, subscription_status, paid_until)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models import Business, Customer
+from models import Business, Customer, Mode
 from resolvers.context import Context
 from services import customers
 from services.business_settings import Branding, branding_of
@@ -21,6 +21,7 @@ class BusinessProfile:
     business: Business
     portal_login_url: str
     branding: Branding
+    mode: Mode = Mode.TEST
 
 
 def profile_of(ctx: Context, business: Business) -> BusinessProfile:
@@ -28,6 +29,7 @@ def profile_of(ctx: Context, business: Business) -> BusinessProfile:
         business=business,
         portal_login_url=portal_login_url(ctx.settings.public_url, business.id, ctx.scope().mode),
         branding=branding_of(business),
+        mode=ctx.scope().mode,
     )
 
 

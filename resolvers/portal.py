@@ -9,6 +9,7 @@ from models import Customer
 from resolvers.context import Context
 from services import customers
 from services.access import links
+from services.portal_settings import CustomerAction, require_customer_may_in
 from services.sql import Row
 from services.validation import email_key, normalize_email
 
@@ -27,6 +28,9 @@ async def update_profile(ctx: Context, changes: dict[str, Any]) -> ProfileUpdate
     """Name and phone change at once; a new email only after its confirmation link is followed."""
     scope = ctx.customer_scope()
     assert scope.customer_id is not None
+    # The language is the portal's, not the customer's details: always theirs to choose.
+    if set(changes) - {"locale"}:
+        await require_customer_may_in(scope, CustomerAction.EDIT_PROFILE)
     new_email = changes.pop("email", None)
     if new_email is not None:
         new_email = normalize_email(new_email)

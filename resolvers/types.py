@@ -9,6 +9,7 @@ from services.business_settings import Branding
 from services.errors import ServiceError
 from services.pagination import Page
 from services.payments.gateway_config import GatewayInfo
+from services.portal_settings import PortalSettingsValues
 from services.sql import Row
 from services.webhooks.endpoints import EndpointWithSecret
 
@@ -23,6 +24,7 @@ __all__ = [
     "EndpointWithSecret",
     "GatewayInfo",
     "Page",
+    "PortalSettingsValues",
     "Row",
     "ServiceError",
 ]

@@ -23,6 +23,7 @@ from schema.messages import safe_message
 from schema.nodes import NodeQuery
 from schema.payments import PaymentsMutation
 from schema.portal import PortalMutation, PortalQuery
+from schema.portal_settings import PortalSettingsMutation
 from schema.types import Business
 from schema.webhooks import (
     WebhookAttempt,
@@ -67,6 +68,7 @@ class Mutation(
     LicensingMutation,
     WebhooksMutation,
     BusinessSettingsMutation,
+    PortalSettingsMutation,
 ):
     pass
 

@@ -39,7 +39,8 @@ strawberry.enum(
     models.SubscriptionStatus,
     description="Where a subscription stands. PENDING: its first payment is under way (or "
     "waits for the customer to authenticate). ACTIVE: paid, renews on nextBillingDate. ON_HOLD: "
-    "a renewal failed; its OPEN invoices wait for updatePaymentMethod. CANCELLED: ended, by the "
+    "a renewal failed; its OPEN invoices wait for updatePaymentMethod. PAUSED: not renewed "
+    "until resumed (pauseSubscription, resumeSubscription). CANCELLED: ended, by the "
     "customer or at its period end. FAILED: its first payment failed, it never started. "
     "EXPIRED: ended by its terms (in the contract; this server does not set it today).",
 )
@@ -349,6 +350,16 @@ class Subscription(Node, RowView):
     cancellation_comment: str | None = strawberry.field(
         description="The customer's words on cancelling, when given (at most 2000 characters)."
     )
+    paused_at: datetime | None = strawberry.field(
+        description="When it was PAUSED; null unless PAUSED. ISO 8601, UTC."
+    )
+    pause_at_next_billing_date: bool = strawberry.field(
+        description="True when it pauses at nextBillingDate instead of renewing."
+    )
+    resume_at: datetime | None = strawberry.field(
+        description="When a PAUSED subscription (or one set to pause) resumes by itself; null: "
+        "only when resumed. ISO 8601, UTC."
+    )
     created_at: datetime = strawberry.field(description="ISO 8601, UTC.")
     product: Product = strawberry.field(description="What is subscribed to.")
     payment_method: PaymentMethod | None = strawberry.field(
@@ -382,6 +393,9 @@ class Subscription(Node, RowView):
             cancelled_at=row["cancelled_at"],
             cancellation_reason=models.CancellationReason(reason) if reason else None,
             cancellation_comment=row["cancellation_comment"],
+            paused_at=row["paused_at"],
+            pause_at_next_billing_date=row["pause_at_next_billing_date"],
+            resume_at=row["resume_at"],
             created_at=row["created_at"],
             product=_related(row, "product", loaders.product, Product, ctx),
             payment_method=_related(

@@ -22,7 +22,8 @@ strawberry.enum(
     models.LicenseKeyStatus,
     description="ACTIVE: it can be activated and validates. EXPIRED: past its expiresAt, or its "
     "subscription ended (CANCELLED, EXPIRED or FAILED; ON_HOLD keeps it ACTIVE). DISABLED: "
-    "turned off by the merchant.",
+    "turned off by the merchant, or suspended while its subscription is PAUSED past the "
+    "period paid for (ACTIVE again when it resumes).",
 )
 LicenseKeyStatus = models.LicenseKeyStatus
 

@@ -12,10 +12,12 @@ from strawberry.types import Info
 import models
 from resolvers import invoicing as resolve_invoicing
 from resolvers import payments as resolve_payments
+from resolvers import portal_settings as resolve_portal_settings
 from resolvers.context import Context
 from resolvers.merchant import BusinessProfile
 from resolvers.types import Branding as BrandingValues
 from resolvers.types import GatewayInfo, Page
+from schema.portal_settings_types import PortalSettings
 
 if TYPE_CHECKING:
     from schema.invoicing import LegalDetails
@@ -111,6 +113,9 @@ class Business(Node):
     )
     locale: str = strawberry.field(description="en or de: emails and the portal's default.")
     branding: Branding = strawberry.field(description="How the hosted portal looks.")
+    portal_settings: PortalSettings = strawberry.field(
+        description="What customers may do in the portal, in the caller's mode."
+    )
 
     @strawberry.field(
         description="How the business takes payments in the caller's mode; null in live mode "
@@ -141,6 +146,7 @@ class Business(Node):
             portal_login_url=profile.portal_login_url,
             locale=row.locale,
             branding=Branding.from_values(profile.branding),
+            portal_settings=Deferred(_portal_settings, row.id, profile.mode),  # type: ignore[arg-type]
         )
 
 
@@ -201,6 +207,10 @@ class Deferred:
 
     def __await__(self) -> Any:
         return self.function(*self.args).__await__()
+
+
+async def _portal_settings(business_id: str, mode: models.Mode) -> PortalSettings:
+    return PortalSettings.of(await resolve_portal_settings.settings_for(business_id, mode))
 
 
 async def _cursor(page: Page[Any], index: int) -> str:

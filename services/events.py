@@ -86,6 +86,9 @@ def subscription_data(row: Subscription) -> dict[str, Any]:
         "cancel_at_next_billing_date": row.cancel_at_next_billing_date,
         "cancelled_at": _iso(row.cancelled_at),
         "cancellation_reason": row.cancellation_reason,
+        "paused_at": _iso(row.paused_at),
+        "pause_at_next_billing_date": row.pause_at_next_billing_date,
+        "resume_at": _iso(row.resume_at),
         "created_at": _iso(row.created_at),
     }
 

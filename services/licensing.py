@@ -43,9 +43,18 @@ def new_license_key(mode: Mode) -> str:
 
 
 def status_of(
-    disabled: bool, expires_at: datetime | None, subscription_status: SubscriptionStatus | None
+    disabled: bool,
+    expires_at: datetime | None,
+    subscription_status: SubscriptionStatus | None,
+    paid_until: datetime | None = None,
 ) -> LicenseKeyStatus:
+    """`paid_until`: the subscription's next billing date. A PAUSED subscription's keys stay
+    ACTIVE until then and are DISABLED (suspended) from then until it resumes."""
     if disabled:
+        return LicenseKeyStatus.DISABLED
+    if subscription_status == SubscriptionStatus.PAUSED and (
+        paid_until is None or paid_until <= now()
+    ):
         return LicenseKeyStatus.DISABLED
     if expires_at is not None and expires_at <= now():
         return LicenseKeyStatus.EXPIRED
@@ -156,11 +165,15 @@ def _status_filter(status: LicenseKeyStatus) -> Q:
     at = now()
     ended = Q(subscription__status__in=list(ENDED))
     expired = Q(expires_at__lte=at) | ended
+    suspended = Q(subscription__status=SubscriptionStatus.PAUSED) & (
+        Q(subscription__next_billing_date__isnull=True) | Q(subscription__next_billing_date__lte=at)
+    )
     if status == LicenseKeyStatus.DISABLED:
-        return Q(disabled=True)
+        return Q(disabled=True) | (Q(subscription_id__isnull=False) & suspended)
+    not_disabled = Q(disabled=False) & (Q(subscription_id__isnull=True) | ~suspended)
     if status == LicenseKeyStatus.EXPIRED:
-        return Q(disabled=False) & expired
-    return Q(disabled=False) & ~Q(expires_at__lte=at) & (Q(subscription_id__isnull=True) | ~ended)
+        return not_disabled & expired
+    return not_disabled & ~Q(expires_at__lte=at) & (Q(subscription_id__isnull=True) | ~ended)
 
 
 async def update_license_key(
@@ -239,9 +252,15 @@ async def _key_by_value(value: str) -> LicenseKey:
 
 
 async def _current_status(key: LicenseKey) -> LicenseKeyStatus:
-    statuses = await subscription_statuses([key])
-    subscription_status = statuses.get(key.subscription_id) if key.subscription_id else None
-    return status_of(key.disabled, key.expires_at, subscription_status)
+    subscription = (
+        await Subscription.get_or_none(id=key.subscription_id) if key.subscription_id else None
+    )
+    return status_of(
+        key.disabled,
+        key.expires_at,
+        subscription.status if subscription else None,
+        subscription.next_billing_date if subscription else None,
+    )
 
 
 @dataclass(frozen=True)

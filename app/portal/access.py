@@ -80,6 +80,7 @@ async def signed_in(
         support_email=business["supportEmail"],
         signed_in=True,
         section=section,
+        allowed=business["portalSettings"],
     )
     return page, data
 

@@ -30,9 +30,16 @@ COLOR = re.compile(r"#[0-9A-F]{6}")
 ORIGIN = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?")
 
 BRANDING_FIELDS = "name locale logoUrl accentColor accentContrastColor linkColor"
+# What the business lets customers do: pages offer only what is allowed.
+ALLOWED_FIELDS = (
+    "customerCancellation customersMayPause customersMayChangePlan "
+    "customersMayUpdatePaymentMethods customersMayEditProfile customersMaySeeInvoices "
+    "customersMayRestart"
+)
 # Every signed-in page asks for this along with its own fields.
 FRAME_FIELDS = (
-    f"business {{ id supportEmail portalLoginUrl branding {{ {BRANDING_FIELDS} }} }} "
+    f"business {{ id supportEmail portalLoginUrl branding {{ {BRANDING_FIELDS} }} "
+    f"portalSettings {{ {ALLOWED_FIELDS} }} }} "
     "me { locale }"
 )
 
@@ -103,6 +110,17 @@ class Page:
     # Only pages with a copy button or a card form load our one small script; every page
     # works without it.
     script: bool = False
+    # The business's portal settings (Business.portalSettings) on signed-in pages.
+    allowed: dict[str, Any] | None = None
+
+    def may(self, setting: str) -> bool:
+        """Whether the business allows what `setting` (a portalSettings field) names."""
+        return bool(self.allowed and self.allowed.get(setting))
+
+    @property
+    def cancellation(self) -> str:
+        """NOW, AT_PERIOD_END or NOT_ALLOWED."""
+        return str((self.allowed or {}).get("customerCancellation", "NOT_ALLOWED"))
 
     # Where we are -----------------------------------------------------------------------------
 

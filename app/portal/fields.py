@@ -6,6 +6,7 @@ from starlette.requests import Request
 
 SUBSCRIPTION_FIELDS = (
     "id status nextBillingDate cancelAtNextBillingDate cancelledAt createdAt interval "
+    "pausedAt pauseAtNextBillingDate resumeAt "
     "intervalCount price { amount currency } outstandingAmount { amount currency } "
     "product { name description }"
 )

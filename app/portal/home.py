@@ -74,6 +74,9 @@ async def profile(request: Request) -> Response:
     }
     if sent["email"].casefold() != me["email"].casefold():
         changes["email"] = sent["email"]
+    if not page.may("customersMayEditProfile"):
+        # The form offers only the language then; nothing else is sent.
+        changes = {"locale": changes["locale"]}
     try:
         data = await execute(request, None, UPDATE_PROFILE, {"input": changes})
     except PageError as error:

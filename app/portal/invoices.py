@@ -22,6 +22,8 @@ async def invoice_list(request: Request) -> Response:
     if isinstance(result, Response):
         return result
     page, data = result
+    if not page.may("customersMaySeeInvoices"):
+        return page.render("not_found.html", 404)
     return page.render(
         "invoices.html",
         invoices=[edge["node"] for edge in data["me"]["invoices"]["edges"]],

@@ -56,7 +56,7 @@ async def edit_payment_method(request: Request) -> Response:
         "idempotencyKey": sent["idempotency_key"] or None,
     }
     if sent["method"] == "new":
-        card, problems = _card_input(sent)
+        card, problems = card_input(sent)
         if problems:
             return await _render_edit(request, 400, sent, ("fix_card", ""), problems)
         variables["card"] = card
@@ -87,7 +87,7 @@ async def edit_payment_method(request: Request) -> Response:
     return page.redirect(f"/portal/subscriptions/{subscription_id}?done=card_updated")
 
 
-def _card_input(sent: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def card_input(sent: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     problems: dict[str, str] = {}
     number = re.sub(r"[\s-]", "", sent["number"])
     if not number.isdigit():
@@ -128,6 +128,8 @@ async def _render_edit(
     cards = data["me"]["paymentMethods"]
     if sub["status"] not in ("ACTIVE", "ON_HOLD"):
         return page.render("payment_method.html", 409, sub=sub, closed=True)
+    if sub["status"] == "ACTIVE" and not page.may("customersMayUpdatePaymentMethods"):
+        return page.render("not_found.html", 404)
     on_hold = sub["status"] == "ON_HOLD"
     current = (sub["paymentMethod"] or {}).get("id")
     return page.render(

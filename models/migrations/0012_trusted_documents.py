@@ -6,7 +6,7 @@ from models.clock import now
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_invoicing_tax')]
+    dependencies = [('models', '0007_portal_settings')]
 
     initial = False
 

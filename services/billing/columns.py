@@ -42,6 +42,9 @@ SHOWN: dict[type[Model], tuple[str, ...]] = {
         "cancelled_at",
         "cancellation_reason",
         "cancellation_comment",
+        "paused_at",
+        "pause_at_next_billing_date",
+        "resume_at",
         "created_at",
     ),
     Invoice: (

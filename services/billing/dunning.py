@@ -72,12 +72,12 @@ async def update_payment_method(
     async def work() -> BillingResult:
         subscription = await get_subscription(scope, subscription_id)
         source = await resolve_source(gateway, scope, subscription.customer_id, card)
-        if subscription.status == SubscriptionStatus.ACTIVE:
+        if subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
             return await _swap(gateway, scope, subscription, source)
         if subscription.status == SubscriptionStatus.ON_HOLD:
             return await _pay_and_reactivate(settings, gateway, scope, subscription, source)
         raise InvalidState(
-            "Only an active or on-hold subscription's payment method can be changed.",
+            "Only an active, paused or on-hold subscription's payment method can be changed.",
             field=["subscriptionId"],
         )
 
@@ -100,9 +100,9 @@ async def _swap(
             return BillingResult(subscription=subscription, client_secret=saved.client_secret)
         method = saved.method
     async with in_transaction():
-        changed = await Subscription.filter(
-            id=subscription.id, status=SubscriptionStatus.ACTIVE
-        ).update(payment_method_id=method.id, updated_at=now())
+        changed = await Subscription.filter(id=subscription.id, status=subscription.status).update(
+            payment_method_id=method.id, updated_at=now()
+        )
         if changed != 1:
             # A lost race, not an answer: the idempotency key is released, so the same
             # request sent again is answered from the subscription as it is then.

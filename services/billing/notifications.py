@@ -115,3 +115,32 @@ async def send_cancelled(settings: Settings, subscription: Subscription, product
         product_name=product.name,
         ends_at=ends_at,
     )
+
+
+async def send_paused(settings: Settings, subscription: Subscription, product: Product) -> None:
+    customer, business = await _parties(subscription.customer_id)
+    paused = subscription.status == "paused"
+    await email_customer(
+        settings,
+        customer,
+        business,
+        mailers.subscription_paused,
+        topic="subscription_paused",
+        product_name=product.name,
+        paid_until=subscription.next_billing_date if paused else None,
+        pauses_at=None if paused else subscription.next_billing_date,
+        resume_at=subscription.resume_at,
+    )
+
+
+async def send_resumed(settings: Settings, subscription: Subscription, product: Product) -> None:
+    customer, business = await _parties(subscription.customer_id)
+    await email_customer(
+        settings,
+        customer,
+        business,
+        mailers.subscription_resumed,
+        topic="subscription_resumed",
+        product_name=product.name,
+        next_billing_date=subscription.next_billing_date,
+    )

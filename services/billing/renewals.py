@@ -27,6 +27,7 @@ from services.billing.charging import (
 )
 from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
+from services.billing.pauses import pause_at_period_end, resume_due_subscriptions
 from services.billing.periods import add_interval
 from services.errors import ConfigurationError
 from services.events import payment_event, subscription_event
@@ -48,11 +49,14 @@ class RenewalSummary:
     renewed: int = 0
     failed: int = 0
     ended: int = 0
+    paused: int = 0
+    resumed: int = 0
 
 
 async def renew_due_subscriptions(settings: Settings, scope: Scope | None = None) -> RenewalSummary:
     """Processes every renewal due now (for one business and mode, or for all)."""
     summary = RenewalSummary()
+    summary.resumed = await resume_due_subscriptions(settings, scope)
     seen: set[str] = set()
     while True:
         query = Subscription.filter(
@@ -78,10 +82,13 @@ async def renew_due_subscriptions(settings: Settings, scope: Scope | None = None
                 summary.failed += 1
             elif outcome == "ended":
                 summary.ended += 1
+            elif outcome == "paused":
+                summary.paused += 1
 
 
 async def renew_subscription(settings: Settings, subscription: Subscription) -> str | None:
-    """Returns "renewed", "failed", "ended", or None when another worker got there first."""
+    """Returns "renewed", "failed", "ended", "paused", or None when another worker got there
+    first."""
     at = now()
     if subscription.cancel_at_next_billing_date:
         async with in_transaction():
@@ -95,6 +102,8 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
                 await subscription.refresh_from_db()
                 await subscription_event("subscription.cancelled", subscription)
         return "ended" if ended else None
+    if subscription.pause_at_next_billing_date:
+        return "paused" if await pause_at_period_end(subscription) else None
 
     product = await Product.get(id=subscription.product_id)
     period_start = subscription.next_billing_date or at
@@ -118,6 +127,7 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
             status=SubscriptionStatus.ACTIVE,
             charging_payment_id__isnull=True,
             cancel_at_next_billing_date=False,  # cancelled since the batch was read: end it next
+            pause_at_next_billing_date=False,  # likewise for a pause
             next_billing_date=subscription.next_billing_date,
         ).update(charging_payment_id=payment_id)
         if claimed != 1:

@@ -308,6 +308,9 @@ async def cancel_subscription(
         "cancellation_reason": reason.value if reason else None,
         "cancellation_comment": comment,
         "updated_at": now(),
+        # A cancellation replaces a pause that was set for the period end.
+        "pause_at_next_billing_date": False,
+        "resume_at": None,
     }
     async with in_transaction():
         if at_period_end:
@@ -319,7 +322,11 @@ async def cancel_subscription(
             fields.update(status=SubscriptionStatus.CANCELLED, cancelled_at=now())
             changed = await Subscription.filter(
                 id=subscription.id,
-                status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD],
+                status__in=[
+                    SubscriptionStatus.ACTIVE,
+                    SubscriptionStatus.ON_HOLD,
+                    SubscriptionStatus.PAUSED,
+                ],
                 charging_payment_id__isnull=True,
             ).update(**fields)
         if changed != 1:

@@ -22,6 +22,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.renewed",
     "subscription.on_hold",
     "subscription.paused",
+    "subscription.resumed",
     "subscription.plan_changed",
     "subscription.cancelled",
     "subscription.failed",
@@ -32,6 +33,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "customer.updated",
     "payment_method.added",
     "payment_method.removed",
+    "portal_settings.updated",
 )
 
 _KNOWN = frozenset(EVENT_TYPES)

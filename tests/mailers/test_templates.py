@@ -47,6 +47,14 @@ def every_message(locale: str) -> Iterator[mailers.EmailMessage]:
         yield mailers.subscription_cancelled(
             **CUSTOMER, product_name="Pro plan", ends_at=ends_at, locale=locale
         )
+    for paid_until, pauses_at, resume_at in ((EXPIRES, None, None), (None, EXPIRES, EXPIRES)):
+        yield mailers.subscription_paused(
+            **CUSTOMER, product_name="Pro plan", paid_until=paid_until, pauses_at=pauses_at,
+            resume_at=resume_at, locale=locale,
+        )  # fmt: skip
+    yield mailers.subscription_resumed(
+        **CUSTOMER, product_name="Pro plan", next_billing_date=EXPIRES, locale=locale
+    )
     for reason in ("failing", "gone"):
         yield mailers.webhook_endpoint_disabled(
             to="help@acme.test", business_name="Acme & Co", url="https://hooks.example/x?a=1&b=2",
@@ -132,3 +140,18 @@ def test_mailers_stand_on_their_own() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_pause_and_resume_emails_in_both_languages() -> None:
+    paused = {"product_name": "Pro plan", "paid_until": EXPIRES, "pauses_at": None}
+    english = mailers.subscription_paused(**CUSTOMER, **paused, resume_at=None, locale="en")
+    german = mailers.subscription_paused(**CUSTOMER, **paused, resume_at=EXPIRES, locale="de")
+    assert english.subject == "Your subscription to Pro plan is paused"
+    assert "You keep access until" in english.text and "resume it at any time" in english.text
+    assert german.subject == "Ihr Abonnement für Pro plan ruht"
+    assert "automatisch fortgesetzt" in german.text
+    resumed = mailers.subscription_resumed(
+        **CUSTOMER, product_name="Pro plan", next_billing_date=EXPIRES, locale="de"
+    )
+    assert resumed.subject == "Ihr Abonnement für Pro plan läuft wieder"
+    assert "04.03.2030" in resumed.text or "4. März 2030" in resumed.text

@@ -25,6 +25,7 @@ class SubscriptionStatus(str, Enum):
     PENDING = "PENDING"
     ACTIVE = "ACTIVE"
     ON_HOLD = "ON_HOLD"
+    PAUSED = "PAUSED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"
