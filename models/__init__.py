@@ -23,6 +23,7 @@ from models.catalog import Product, TaxCategory, TimeInterval
 from models.customer import Customer
 from models.infra import IdempotencyRecord, OutboxKind, OutboxMessage, OutboxStatus
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
+from models.plans import PlanChange, PlanChangeKind, PlanChangeStatus, PlanFamily
 from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
@@ -35,6 +36,7 @@ MODEL_MODULES = [
     "models.infra",
     "models.licensing",
     "models.payments",
+    "models.plans",
     "models.webhooks",
 ]
 
@@ -67,6 +69,10 @@ __all__ = [
     "PaymentGatewayConfig",
     "PaymentMethod",
     "PaymentStatus",
+    "PlanChange",
+    "PlanChangeKind",
+    "PlanChangeStatus",
+    "PlanFamily",
     "PortalSession",
     "Product",
     "Refund",
