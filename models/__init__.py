@@ -23,8 +23,8 @@ from models.catalog import Product, TaxCategory, TimeInterval
 from models.customer import Customer
 from models.infra import IdempotencyRecord, OutboxKind, OutboxMessage, OutboxStatus
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
-from models.plans import PlanChange, PlanChangeKind, PlanChangeStatus, PlanFamily
 from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
+from models.plans import PlanChange, PlanChangeKind, PlanChangeStatus, PlanFamily
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
 MODEL_MODULES = [

@@ -22,6 +22,7 @@ from schema.merchant import MerchantMutation, MerchantQuery
 from schema.messages import safe_message
 from schema.nodes import NodeQuery
 from schema.payments import PaymentsMutation
+from schema.plans import PlansMutation, PlansQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.types import Business
 from schema.webhooks import (
@@ -46,6 +47,7 @@ class Query(
     LicensingQuery,
     WebhooksQuery,
     BusinessSettingsQuery,
+    PlansQuery,
     NodeQuery,
 ):
     pass
@@ -67,6 +69,7 @@ class Mutation(
     LicensingMutation,
     WebhooksMutation,
     BusinessSettingsMutation,
+    PlansMutation,
 ):
     pass
 

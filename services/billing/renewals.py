@@ -28,6 +28,7 @@ from services.billing.charging import (
 from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
+from services.billing.plan_changes import apply_scheduled_change, drop_scheduled_change
 from services.errors import ConfigurationError
 from services.events import payment_event, subscription_event
 from services.outbox import notify_worker
@@ -92,10 +93,13 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
                 charging_payment_id__isnull=True,
             ).update(status=SubscriptionStatus.CANCELLED, cancelled_at=at, updated_at=at)
             if ended:
+                await drop_scheduled_change(subscription.id, at)
                 await subscription.refresh_from_db()
                 await subscription_event("subscription.cancelled", subscription)
         return "ended" if ended else None
 
+    # A downgrade scheduled for this period end: the renewal charges the new plan.
+    subscription = await apply_scheduled_change(subscription, at)
     product = await Product.get(id=subscription.product_id)
     period_start = subscription.next_billing_date or at
     period_end = add_interval(period_start, subscription.interval, subscription.interval_count)

@@ -1,0 +1,71 @@
+"""Plan families (merchant) and plan changes (the customer's session or the merchant's key)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models import PlanChange, PlanFamily, Product
+from resolvers.context import Context
+from services.billing import plan_changes, plan_families
+from services.billing.plan_changes import PlanChangePreview, PlanChangeResult
+
+__all__ = ["PlanChangePreview", "PlanChangeResult"]
+from services.billing.subscriptions import get_subscription
+
+
+async def plan_families_list(ctx: Context) -> list[PlanFamily]:
+    return await plan_families.list_plan_families(ctx.merchant_scope())
+
+
+async def products_of_families(ctx: Context, family_ids: Sequence[str]) -> dict[str, list[Product]]:
+    return await plan_families.products_of_families(family_ids)
+
+
+async def create_plan_family(ctx: Context, *, name: str, product_ids: list[str]) -> PlanFamily:
+    return await plan_families.create_plan_family(
+        ctx.merchant_scope(), name=name, product_ids=product_ids
+    )
+
+
+async def update_plan_family(
+    ctx: Context, family_id: str, *, name: str | None, product_ids: list[str] | None
+) -> PlanFamily:
+    return await plan_families.update_plan_family(
+        ctx.merchant_scope(), family_id, name=name, product_ids=product_ids
+    )
+
+
+async def plan_options(ctx: Context, subscription_id: str) -> list[Product]:
+    subscription = await get_subscription(ctx.scope(), subscription_id)
+    return await plan_families.plan_options(await Product.get(id=subscription.product_id))
+
+
+async def preview_plan_change(
+    ctx: Context, subscription_id: str, product_id: str
+) -> PlanChangePreview:
+    return await plan_changes.preview_plan_change(ctx.scope(), subscription_id, product_id)
+
+
+async def scheduled_plan_change(ctx: Context, subscription_id: str) -> PlanChange | None:
+    return await plan_changes.scheduled_change(ctx.scope(), subscription_id)
+
+
+async def change_plan(
+    ctx: Context, *, subscription_id: str, product_id: str, idempotency_key: str | None
+) -> PlanChangeResult:
+    return await plan_changes.change_plan(
+        ctx.settings,
+        ctx.scope(),
+        ctx.caller_id,
+        subscription_id=subscription_id,
+        product_id=product_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+async def cancel_plan_change(ctx: Context, subscription_id: str) -> PlanChangeResult:
+    return await plan_changes.cancel_plan_change(ctx.settings, ctx.scope(), subscription_id)
+
+
+async def product(ctx: Context, product_id: str) -> Product:
+    return await Product.get(id=product_id)
