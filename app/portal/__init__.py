@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.portal import access, billing_details, home, invoices, licenses, payment, subscriptions
+from app.portal import (
+    access,
+    billing_details,
+    home,
+    invoices,
+    licenses,
+    payment,
+    plans,
+    subscriptions,
+)
 from app.portal.branding import branding_stylesheet
 
 BOTH = ["GET", "POST"]
@@ -28,6 +37,9 @@ def page_routes() -> list[Route]:
             Route(sub, subscriptions.subscription_detail, methods=["GET"]),
             Route(f"{sub}/cancel", subscriptions.cancel, methods=["POST"]),
             Route(f"{sub}/undo-cancel", subscriptions.undo_cancel, methods=["POST"]),
+            Route(f"{sub}/change-plan", plans.preview_page, methods=["GET"]),
+            Route(f"{sub}/change-plan", plans.change_plan, methods=["POST"]),
+            Route(f"{sub}/cancel-plan-change", plans.cancel_plan_change, methods=["POST"]),
             Route(f"{sub}/payment-method", payment.edit_payment_method, methods=BOTH),
             Route(f"{sub}/confirmation", payment.confirmation, methods=["GET"]),
             Route(f"{prefix}/portal/invoices", invoices.invoice_list, methods=["GET"]),
