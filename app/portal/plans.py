@@ -37,12 +37,8 @@ mutation($input: CancelPlanChangeInput!) {
 
 
 async def preview_page(request: Request) -> Response:
-    return await render_preview(request, 200)
-
-
-async def render_preview(
-    request: Request, status: int, error: tuple[str, str] | None = None
-) -> Response:
+    """What the change to `?product=` costs; a change that is not possible says why."""
+    status, error = 200, None
     subscription_id = request.path_params["subscription_id"]
     product_id = str(request.query_params.get("product") or "")[:40]
     result = await signed_in(
@@ -57,15 +53,13 @@ async def render_preview(
     page, data = result
     preview: dict[str, Any] | None = None
     if not product_id.startswith(PRODUCT_ID):
-        error = error or ("choose_plan", "")
-        status = 400
+        status, error = 400, ("choose_plan", "")
     else:
         try:
             found = await execute(request, None, PREVIEW, {"s": subscription_id, "p": product_id})
             preview = found["previewPlanChange"]
         except PageError as refused:
-            error = error or (str(refused.code), "")
-            status = 409
+            status, error = 409, (str(refused.code), "")
     return page.render(
         "plan_change.html",
         status,
@@ -82,7 +76,7 @@ async def change_plan(request: Request) -> Response:
     form = await request.form()
     page = Page(request, "en")
     if not await csrf_ok(request, form):
-        return await render_preview(request, 403, ("bad_form", ""))
+        return await render_detail(request, 403, ("bad_form", ""))
     product_id = str(form.get("product") or "")[:40]
     key = str(form.get("idempotency_key") or "")[:255] or None
     variables = {

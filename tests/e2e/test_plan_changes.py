@@ -893,3 +893,86 @@ async def test_concurrent_changes_and_cancels_leave_one_consistent_outcome(
     succeeded = [p for p in payments if p["status"] == "SUCCEEDED"]
     # 3 first periods of Pro (29.75 each) and one upgrade Pro -> Max per applied change.
     assert len(succeeded) >= 3
+
+
+async def _sign_in_page(portal: Portal, shop: Shop) -> None:
+    """The customer's browser: the magic link's page, then its button (sets the cookie)."""
+    from support import portal_link
+
+    link = await portal_link(portal.gql, shop.key, shop.customer_id)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    landing = await portal.http.get("/" + path)
+    signed = await portal.http.post("/" + path, data={"csrf": _csrf(landing.text)})
+    assert signed.status_code == 303, signed.text
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def test_the_subscription_page_previews_and_changes_the_plan(portal: Portal) -> None:
+    gql = portal.gql
+    shop = await _shop(gql)
+    sub_id = await _subscribe(gql, shop, "Basic")
+    clock.freeze(WHEN["middle"])
+    await _sign_in_page(portal, shop)
+    base = f"/test/portal/subscriptions/{sub_id}"
+
+    page = await portal.http.get(base)
+    assert page.status_code == 200
+    assert "Change plan" in page.text
+    for name in ("Pro", "Max", "Basic yearly", "Pro yearly"):
+        assert f'<label for="plan-{shop.products[name]}">{name}:' in page.text
+
+    # The preview shows the amounts of CASES' "EUR monthly up, middle": credit 6.77, charge
+    # 16.94, VAT 1.93, due 12.10; renewal 29.75 on 1 February 2027.
+    preview = await portal.http.get(f"{base}/change-plan", params={"product": shop.products["Pro"]})
+    assert preview.status_code == 200, preview.text
+    for text in ("€6.77", "€16.94", "€1.93", "€12.10", "€29.75", "Feb 1, 2027"):
+        assert text in preview.text, text
+    # A product outside the family, or none at all, is refused with words, not an error page.
+    other = await create_product(gql, shop.key, amount=100, name="Outsider")
+    refused = await portal.http.get(f"{base}/change-plan", params={"product": other})
+    assert refused.status_code == 409 and "You cannot change to this plan." in refused.text
+    nothing = await portal.http.get(f"{base}/change-plan")
+    assert nothing.status_code == 400 and "Please choose a plan." in nothing.text
+
+    # Without the form's token nothing happens; with it, the plan changes once.
+    form = {
+        "product": shop.products["Pro"],
+        "idempotency_key": "page-key-1",
+        "csrf": _csrf(preview.text),
+    }
+    forged = await portal.http.post(f"{base}/change-plan", data={**form, "csrf": "forged"})
+    assert forged.status_code == 403
+    for _ in range(2):  # sent twice (a double click): one change, one charge
+        done = await portal.http.post(f"{base}/change-plan", data=form)
+        assert done.status_code == 303
+        assert done.headers["location"] == f"{base}?done=plan_changed"
+    sub = (await gql(SUBSCRIPTION, {"s": sub_id}, token=shop.key))["subscription"]
+    assert sub["product"]["id"] == shop.products["Pro"]
+    payments = (await gql(INVOICES, {"c": shop.customer_id}, token=shop.key))["customer"][
+        "payments"
+    ]["edges"]
+    assert [p["node"]["amount"]["amount"] for p in payments] == [1210, 1190]
+
+    # Down again, at the period end, and taken back from the page.
+    page = await portal.http.get(base)
+    preview = await portal.http.get(
+        f"{base}/change-plan", params={"product": shop.products["Basic"]}
+    )
+    assert "Change plan on Feb 1, 2027" in preview.text
+    form = {"product": shop.products["Basic"], "idempotency_key": "k2", "csrf": _csrf(page.text)}
+    done = await portal.http.post(f"{base}/change-plan", data=form)
+    assert done.headers["location"] == f"{base}?done=plan_scheduled"
+    page = await portal.http.get(done.headers["location"])
+    assert "Your plan changes to Basic on Feb 1, 2027." in page.text
+    kept = await portal.http.post(f"{base}/cancel-plan-change", data={"csrf": _csrf(page.text)})
+    assert kept.headers["location"] == f"{base}?done=plan_kept"
+    page = await portal.http.get(kept.headers["location"])
+    assert "You keep your current plan." in page.text
+    assert (await gql(SCHEDULED, {"s": sub_id}, token=shop.key))["scheduledPlanChange"] is None
