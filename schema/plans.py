@@ -13,7 +13,16 @@ from strawberry.types import Info
 import models
 from resolvers import plans as resolve
 from resolvers.context import Context
-from schema.billing_types import Invoice, Money, Payment, Product, Subscription, money
+from schema.billing_types import (
+    Invoice,
+    Money,
+    NextAction,
+    Payment,
+    Product,
+    Subscription,
+    money,
+    next_action,
+)
 from schema.errors import UserError, payload
 from schema.permissions import MERCHANT, SIGNED_IN
 
@@ -219,6 +228,11 @@ class ChangePlanPayload:
         description="The upgrade's invoice with its proration lines: PAID, or VOID when the "
         "charge failed."
     )
+    next_action: NextAction | None = strawberry.field(
+        default=None,
+        description="Set when the customer's bank wants them to authenticate (3-D Secure): "
+        "run Stripe.js with it, then confirmPayment; the change is applied once it is paid.",
+    )
     user_errors: list[UserError] = strawberry.field(
         description="See changePlan for the codes; a decline's code is here beside the FAILED "
         "payment."
@@ -385,6 +399,7 @@ class PlansMutation:
             plan_change=change_view,
             payment=lambda r: Payment.from_model(r.payment, ctx) if r.payment else None,
             invoice=lambda r: Invoice.from_model(r.invoice, ctx) if r.invoice else None,
+            next_action=lambda r: next_action(ctx, r.client_secret),
         )
 
     @strawberry.mutation(
