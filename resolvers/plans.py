@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from models import PlanChange, PlanFamily, Product
 from resolvers.context import Context
-from services.billing import plan_changes, plan_families
-from services.billing.plan_changes import PlanChangePreview, PlanChangeResult
+from services.billing import plan_changes, plan_checks, plan_families, scheduled_plan_changes
+from services.billing.plan_checks import PlanChangePreview, PlanChangeResult
 
 __all__ = ["PlanChangePreview", "PlanChangeResult"]
 from services.billing.subscriptions import get_subscription
@@ -43,11 +43,11 @@ async def plan_options(ctx: Context, subscription_id: str) -> list[Product]:
 async def preview_plan_change(
     ctx: Context, subscription_id: str, product_id: str
 ) -> PlanChangePreview:
-    return await plan_changes.preview_plan_change(ctx.scope(), subscription_id, product_id)
+    return await plan_checks.preview_plan_change(ctx.scope(), subscription_id, product_id)
 
 
 async def scheduled_plan_change(ctx: Context, subscription_id: str) -> PlanChange | None:
-    return await plan_changes.scheduled_change(ctx.scope(), subscription_id)
+    return await scheduled_plan_changes.scheduled_change(ctx.scope(), subscription_id)
 
 
 async def change_plan(
@@ -64,7 +64,9 @@ async def change_plan(
 
 
 async def cancel_plan_change(ctx: Context, subscription_id: str) -> PlanChangeResult:
-    return await plan_changes.cancel_plan_change(ctx.settings, ctx.scope(), subscription_id)
+    return await scheduled_plan_changes.cancel_plan_change(
+        ctx.settings, ctx.scope(), subscription_id
+    )
 
 
 async def product(ctx: Context, product_id: str) -> Product:

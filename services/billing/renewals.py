@@ -28,7 +28,7 @@ from services.billing.charging import (
 from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.periods import add_interval
-from services.billing.plan_changes import apply_scheduled_change, drop_scheduled_change
+from services.billing.scheduled_plan_changes import apply_scheduled_change, drop_scheduled_change
 from services.errors import ConfigurationError
 from services.events import payment_event, subscription_event
 from services.outbox import notify_worker

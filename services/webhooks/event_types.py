@@ -23,6 +23,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.on_hold",
     "subscription.paused",
     "subscription.plan_changed",
+    # Ours, beside Dodo's: a downgrade scheduled for the period end, taken back, and an
+    # upgrade whose charge failed (nothing changed).
+    "subscription.plan_change_scheduled",
+    "subscription.plan_change_cancelled",
+    "subscription.plan_change_failed",
     "subscription.cancelled",
     "subscription.failed",
     "subscription.expired",
