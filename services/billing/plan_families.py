@@ -130,13 +130,12 @@ async def update_plan_family(
                 .exclude(id__in=ids)
                 .update(plan_family_id=None)
             )
-            joined = await Product.filter(id__in=ids, plan_family_id__isnull=True).update(
+            await Product.filter(id__in=ids, plan_family_id__isnull=True).update(
                 plan_family_id=family.id
             )
-            staying = await Product.filter(id__in=ids, plan_family_id=family.id).count()
-            if staying != len(ids):
+            # A product taken by another family meanwhile is missing here: nothing changes.
+            if await Product.filter(id__in=ids, plan_family_id=family.id).count() != len(ids):
                 raise _taken()
-            del joined
     await family.refresh_from_db()
     return family
 
