@@ -123,6 +123,7 @@ WHEN = {
     "start": T0,  # nothing used yet: 31 of 31 days left
     "middle": T0 + timedelta(days=10),  # 21 of 31 days (or 355 of 365) left
     "last day": datetime(2027, 1, 31, tzinfo=UTC),  # 1 of 31 days left
+    "year's last day": datetime(2027, 12, 31, tzinfo=UTC),  # 1 of 365 days left
 }
 
 
@@ -351,6 +352,68 @@ CASES = [
         16383,
         NEXT_YEAR,
         29750,
+    ),
+    # The year's last day (1 of 365 days left): credit 10000/365 = 27.40 -> 27;
+    # charge 25000/365 = 68.49 -> 68; net 41, VAT 7.79 -> 8; due 49.
+    Case(
+        "EUR yearly up, last day",
+        "EUR",
+        "Basic yearly",
+        "Pro yearly",
+        "year's last day",
+        "UPGRADE",
+        27,
+        68,
+        8,
+        49,
+        NEXT_YEAR,
+        29750,
+    ),
+    # JPY yearly, 10000 -> 30000 yen, start: net 20000, VAT 3800; due 23800.
+    Case(
+        "JPY yearly up, start",
+        "JPY",
+        "Basic yearly",
+        "Pro yearly",
+        "start",
+        "UPGRADE",
+        10000,
+        30000,
+        3800,
+        23800,
+        NEXT_YEAR,
+        35700,
+    ),
+    # JPY yearly, the year's last day: credit 10000/365 = 27.40 -> 27; charge 30000/365 =
+    # 82.19 -> 82; net 55, VAT 10.45 -> 10; due 65.
+    Case(
+        "JPY yearly up, last day",
+        "JPY",
+        "Basic yearly",
+        "Pro yearly",
+        "year's last day",
+        "UPGRADE",
+        27,
+        82,
+        10,
+        65,
+        NEXT_YEAR,
+        35700,
+    ),
+    # JPY yearly down, the year's last day: nothing now; 10000 + 1900 yen from 2028-01-01.
+    Case(
+        "JPY yearly down, last day",
+        "JPY",
+        "Pro yearly",
+        "Basic yearly",
+        "year's last day",
+        "DOWNGRADE",
+        0,
+        0,
+        0,
+        0,
+        NEXT_YEAR,
+        11900,
     ),
     # JPY yearly, 10000 -> 30000 yen, middle: credit 10000 * 355/365 = 9726.03 -> 9726;
     # charge 30000 * 355/365 = 29178.08 -> 29178; net 19452, VAT 3695.88 -> 3696; due 23148.
