@@ -785,6 +785,23 @@ async def test_scheduled_downgrade_is_applied_by_the_renewal_run(
     )
     assert "subscription.plan_change_scheduled" in events
     assert "subscription.plan_changed" in events
+    # A merchant's endpoint can ask for exactly these.
+    types = [
+        "subscription.plan_changed",
+        "subscription.plan_change_scheduled",
+        "subscription.plan_change_cancelled",
+        "subscription.plan_change_failed",
+    ]
+    made = await gql(
+        "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) "
+        "{ webhookEndpoint { eventTypes } userErrors { code } } }",
+        {"i": {"url": "https://hooks.example.com/plans", "eventTypes": types}},
+        token=shop.key,
+    )
+    assert made["createWebhookEndpoint"] == {
+        "webhookEndpoint": {"eventTypes": types},
+        "userErrors": [],
+    }
 
 
 def portal_mail(portal: Portal) -> list[Any]:
