@@ -1066,3 +1066,59 @@ async def test_the_subscription_page_previews_and_changes_the_plan(portal: Porta
     page = await portal.http.get(kept.headers["location"])
     assert "You keep your current plan." in page.text
     assert (await gql(SCHEDULED, {"s": sub_id}, token=shop.key))["scheduledPlanChange"] is None
+
+
+async def test_an_upgrade_interrupted_after_the_charge_is_settled_once(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between the gateway call and step three (as tests/e2e/test_settlement.py makes
+    one): the subscription stays claimed, and settlement finishes the upgrade once."""
+    from models import Mode, Payment, PaymentStatus
+    from services.billing.plan_changes import change_plan
+    from services.billing.settlement import settle_stale_payments
+    from services.payments.gateway import TestGateway
+    from services.scope import Scope
+
+    gql = portal.gql
+    shop = await _shop(gql)
+    sub_id = await _subscribe(gql, shop, "Basic")
+    clock.freeze(WHEN["middle"])
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise asyncio.CancelledError  # the process is stopped mid-call
+
+    monkeypatch.setattr(TestGateway, "charge", crash)
+    with pytest.raises(asyncio.CancelledError):
+        await change_plan(
+            portal.settings,
+            Scope(shop.business.business.id, Mode.TEST),
+            "test-caller",
+            subscription_id=sub_id,
+            product_id=shop.products["Pro"],
+            idempotency_key=None,
+        )
+    monkeypatch.undo()
+    [stuck] = await Payment.filter(subscription_id=sub_id, status=PaymentStatus.PROCESSING)
+    assert stuck.amount == 1210  # as in CASES, "EUR monthly up, middle"
+
+    # Claimed meanwhile: no second change, no cancellation, the old plan still in place.
+    again = (
+        await gql(
+            CHANGE,
+            {"i": {"subscriptionId": sub_id, "productId": shop.products["Max"]}},
+            token=shop.key,
+        )
+    )["changePlan"]
+    assert [e["code"] for e in again["userErrors"]] == ["PAYMENT_IN_PROGRESS"]
+    sub = (await gql(SUBSCRIPTION, {"s": sub_id}, token=shop.key))["subscription"]
+    assert sub["product"]["id"] == shop.products["Basic"]
+
+    clock.advance(timedelta(minutes=11))
+    assert await settle_stale_payments(portal.settings) == 1
+    assert await settle_stale_payments(portal.settings) == 0
+    sub = (await gql(SUBSCRIPTION, {"s": sub_id}, token=shop.key))["subscription"]
+    assert (sub["product"]["id"], sub["price"]["amount"]) == (shop.products["Pro"], 2500)
+    assert sub["outstandingAmount"]["amount"] == 0
+    assert at(sub["nextBillingDate"]) == FEB
+    settled = await Payment.get(id=stuck.id)
+    assert settled.status == PaymentStatus.SUCCEEDED
