@@ -180,3 +180,38 @@ def subscription_cancelled(
         product=one_line(product_name),
         ends_at=format_day(ends_at, normalize_locale(locale)) if ends_at else "",
     )
+
+
+def plan_changed(
+    *,
+    to: str,
+    customer_name: str | None,
+    business_name: str,
+    support_email: str,
+    state: str,
+    old_product_name: str,
+    new_product_name: str,
+    effective_at: datetime,
+    price: str,
+    from_addr: str,
+    locale: str,
+) -> EmailMessage:
+    """Confirms a plan change the customer made: `state` is "applied" (now), "scheduled" (for
+    `effective_at`, the period end) or "cancelled" (a scheduled change taken back); `price` is
+    the new plan's, already formatted."""
+    if state not in ("applied", "scheduled", "cancelled"):
+        raise ValueError(f"unknown plan change state {state!r}")
+    return customer_message(
+        "plan_changed",
+        to=to,
+        customer_name=customer_name,
+        business_name=business_name,
+        support_email=support_email,
+        from_addr=from_addr,
+        locale=locale,
+        state=state,
+        old_product=one_line(old_product_name),
+        new_product=one_line(new_product_name),
+        effective_at=format_day(effective_at, normalize_locale(locale)),
+        price=price,
+    )

@@ -30,6 +30,7 @@ from models.infra import (
 )
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
 from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
+from models.plans import PlanChange, PlanChangeKind, PlanChangeStatus, PlanFamily
 from models.portal_settings import CustomerCancellation, PortalSettings
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
@@ -43,6 +44,7 @@ MODEL_MODULES = [
     "models.licensing",
     "models.payments",
     "models.portal_settings",
+    "models.plans",
     "models.webhooks",
 ]
 
@@ -76,6 +78,10 @@ __all__ = [
     "PaymentGatewayConfig",
     "PaymentMethod",
     "PaymentStatus",
+    "PlanChange",
+    "PlanChangeKind",
+    "PlanChangeStatus",
+    "PlanFamily",
     "PortalSession",
     "PortalSettings",
     "Product",

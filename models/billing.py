@@ -131,6 +131,9 @@ class Subscription(Model):
     # Set by a conditional update while a charge for this subscription is under way, so that a
     # second concurrent request loses instead of charging twice.
     charging_payment_id = fields.CharField(max_length=40, null=True)
+    # A downgrade waiting for the period end (models/plans.py), set by a conditional update so
+    # that at most one is scheduled.
+    scheduled_plan_change_id = fields.CharField(max_length=40, null=True)
     created_at = created_field()
     updated_at = created_field()
 

@@ -12,6 +12,7 @@ from models.base import created_field, id_field, mode_field
 
 if TYPE_CHECKING:
     from models.business import Business
+    from models.plans import PlanFamily
 
 
 class TimeInterval(StrEnum):
@@ -48,6 +49,11 @@ class Product(Model):
     license_key_activations_limit = fields.IntField(null=True)
     license_key_duration_days = fields.IntField(null=True)
     tax_category = fields.CharEnumField(TaxCategory, max_length=8, default=TaxCategory.STANDARD)
+    # The plan family it belongs to: a subscription may switch to any product of its family.
+    plan_family: fields.ForeignKeyNullableRelation[PlanFamily] = fields.ForeignKeyField(
+        "models.PlanFamily", related_name="products", null=True, on_delete=fields.SET_NULL
+    )
+    plan_family_id: str | None
     created_at = created_field()
 
     class Meta:

@@ -27,6 +27,8 @@ PREFIXES = {
     "webhook_event": "evt",
     "webhook_attempt": "wha",
     "webhook_delivery": "whd",
+    "plan_family": "plf",
+    "plan_change": "pch",
 }
 
 

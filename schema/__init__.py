@@ -22,6 +22,7 @@ from schema.merchant import MerchantMutation, MerchantQuery
 from schema.messages import safe_message
 from schema.nodes import NodeQuery
 from schema.payments import PaymentsMutation
+from schema.plans import PlansMutation, PlansQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.portal_settings import PortalSettingsMutation
 from schema.types import Business
@@ -47,6 +48,7 @@ class Query(
     LicensingQuery,
     WebhooksQuery,
     BusinessSettingsQuery,
+    PlansQuery,
     NodeQuery,
 ):
     pass
@@ -69,6 +71,7 @@ class Mutation(
     WebhooksMutation,
     BusinessSettingsMutation,
     PortalSettingsMutation,
+    PlansMutation,
 ):
     pass
 

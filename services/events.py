@@ -14,6 +14,7 @@ from models import (
     OutboxMessage,
     Payment,
     PaymentMethod,
+    PlanChange,
     Refund,
     Subscription,
     WebhookEvent,
@@ -166,3 +167,30 @@ def refund_data(row: Refund, credit_note: Invoice | None) -> dict[str, Any]:
 async def refund_event(row: Refund, credit_note: Invoice | None) -> None:
     event_type = "refund.succeeded" if row.status.value == "succeeded" else "refund.failed"
     await record_event(row.business_id, row.mode, event_type, refund_data(row, credit_note))
+
+
+def plan_change_data(row: PlanChange) -> dict[str, Any]:
+    return {
+        "plan_change_id": row.id,
+        "kind": row.kind.value,
+        "status": row.status.value,
+        "from_product_id": row.from_product_id,
+        "to_product_id": row.to_product_id,
+        "effective_at": _iso(row.effective_at),
+        "proration_credit": row.credit_amount,
+        "proration_charge": row.charge_amount,
+        "currency": row.currency,
+        "invoice_id": row.invoice_id,
+        "payment_id": row.payment_id,
+        "requested_by": "customer" if row.requested_by_customer else "merchant",
+    }
+
+
+async def plan_change_event(
+    event_type: str, subscription: Subscription, change: PlanChange
+) -> None:
+    """subscription.plan_changed, .plan_change_scheduled, .plan_change_cancelled,
+    .plan_change_failed: the subscription as it is now, with the change."""
+    data = subscription_data(subscription)
+    data["plan_change"] = plan_change_data(change)
+    await record_event(subscription.business_id, subscription.mode, event_type, data)

@@ -14,6 +14,7 @@ from app.portal import (
     licenses,
     pauses,
     payment,
+    plans,
     subscriptions,
 )
 from app.portal.branding import branding_stylesheet
@@ -40,6 +41,9 @@ def page_routes() -> list[Route]:
             Route(f"{sub}/pause", pauses.pause, methods=["POST"]),
             Route(f"{sub}/resume", pauses.resume, methods=["POST"]),
             Route(f"{sub}/restart", pauses.restart, methods=BOTH),
+            Route(f"{sub}/change-plan", plans.preview_page, methods=["GET"]),
+            Route(f"{sub}/change-plan", plans.change_plan, methods=["POST"]),
+            Route(f"{sub}/cancel-plan-change", plans.cancel_plan_change, methods=["POST"]),
             Route(f"{sub}/payment-method", payment.edit_payment_method, methods=BOTH),
             Route(f"{sub}/confirmation", payment.confirmation, methods=["GET"]),
             Route(f"{prefix}/portal/invoices", invoices.invoice_list, methods=["GET"]),

@@ -41,7 +41,11 @@ async def subscription_list(request: Request) -> Response:
 
 
 DETAIL_FIELDS = (
-    f"subscription(id: $id) {{ {SUBSCRIPTION_FIELDS} paymentMethod {{ {CARD_FIELDS} }} }}"
+    f"subscription(id: $id) {{ {SUBSCRIPTION_FIELDS} paymentMethod {{ {CARD_FIELDS} }} }} "
+    # Plan changes (app/portal/plans.py): the plans to choose from, a change scheduled.
+    "planOptions(subscriptionId: $id) { id name price { amount currency } interval "
+    "intervalCount } "
+    "scheduledPlanChange(subscriptionId: $id) { effectiveAt toProduct { name } }"
 )
 
 
@@ -70,6 +74,8 @@ async def render_detail(
         "subscription.html",
         status,
         sub=data["subscription"],
+        plan_options=data["planOptions"],
+        scheduled_change=data["scheduledPlanChange"],
         done=done_of(
             request,
             "cancelled",
@@ -80,6 +86,9 @@ async def render_detail(
             "pauses",
             "resumed",
             "restarted",
+            "plan_changed",
+            "plan_scheduled",
+            "plan_kept",
         ),
         error=error,
         sent={"when": "", "reason": "", "comment": "", "reason_error": "", **(sent or {})},

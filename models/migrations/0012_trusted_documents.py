@@ -6,7 +6,7 @@ from models.clock import now
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_portal_settings')]
+    dependencies = [('models', '0008_plan_changes')]
 
     initial = False
 

@@ -20,7 +20,7 @@ from models import (
     Product,
 )
 from models.clock import now
-from models.ids import well_formed
+from models.ids import new_id, well_formed
 from services.billing.parties import buyer_of, buyer_snapshot, seller_of, seller_snapshot
 from services.billing.related_rows import INVOICES, JoinedPageQuery
 from services.errors import NotFound
@@ -191,8 +191,14 @@ async def create_invoice(
         period_end=period_end,
         **tax_fields(priced),
     )
+    # Lines are read back in id order: ids of one random stem and a two-digit position keep
+    # them in the order given (a proration credit before the new plan's charge).
+    if len(items) > 100:
+        raise ValueError("an invoice holds at most 100 lines")
+    stem = new_id("inl")[:-2]
     for index, (item, amount) in enumerate(zip(items, priced.line_amounts, strict=True)):
         await InvoiceLine.create(
+            id=f"{stem}{index:02d}",
             invoice=invoice,
             description=item.description,
             quantity=item.quantity,

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mailers
-from models import Business, Customer, Invoice, Payment, Product, Refund, Subscription
+from models import (
+    Business,
+    Customer,
+    Invoice,
+    Payment,
+    PlanChange,
+    PlanChangeStatus,
+    Product,
+    Refund,
+    Subscription,
+)
 from services.access.links import issue_portal_link
 from services.customer_mail import customer_locale, email_customer
 from services.money import format_money
@@ -143,4 +153,34 @@ async def send_resumed(settings: Settings, subscription: Subscription, product: 
         topic="subscription_resumed",
         product_name=product.name,
         next_billing_date=subscription.next_billing_date,
+    )
+
+
+async def send_plan_change(
+    settings: Settings,
+    subscription: Subscription,
+    change: PlanChange,
+    current: Product,
+    product: Product,
+) -> None:
+    """The customer changed plan: applied now, scheduled for the period end, or a scheduled
+    change taken back."""
+    customer, business = await _parties(subscription.customer_id)
+    state = {
+        PlanChangeStatus.APPLIED: "applied",
+        PlanChangeStatus.SCHEDULED: "scheduled",
+    }.get(change.status, "cancelled")
+    await email_customer(
+        settings,
+        customer,
+        business,
+        mailers.plan_changed,
+        topic="plan_changed",
+        state=state,
+        old_product_name=current.name,
+        new_product_name=product.name,
+        effective_at=change.effective_at,
+        price=format_money(
+            product.price_amount, product.currency, customer_locale(customer, business)
+        ),
     )

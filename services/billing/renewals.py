@@ -29,6 +29,7 @@ from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_on_hold, send_receipt
 from services.billing.pauses import pause_at_period_end, resume_due_subscriptions
 from services.billing.periods import add_interval
+from services.billing.scheduled_plan_changes import apply_scheduled_change, drop_scheduled_change
 from services.errors import ConfigurationError
 from services.events import payment_event, subscription_event
 from services.outbox import notify_worker
@@ -99,12 +100,15 @@ async def renew_subscription(settings: Settings, subscription: Subscription) -> 
                 charging_payment_id__isnull=True,
             ).update(status=SubscriptionStatus.CANCELLED, cancelled_at=at, updated_at=at)
             if ended:
+                await drop_scheduled_change(subscription.id, at)
                 await subscription.refresh_from_db()
                 await subscription_event("subscription.cancelled", subscription)
         return "ended" if ended else None
     if subscription.pause_at_next_billing_date:
         return "paused" if await pause_at_period_end(subscription) else None
 
+    # A downgrade scheduled for this period end: the renewal charges the new plan.
+    subscription = await apply_scheduled_change(subscription, at)
     product = await Product.get(id=subscription.product_id)
     period_start = subscription.next_billing_date or at
     period_end = add_interval(period_start, subscription.interval, subscription.interval_count)

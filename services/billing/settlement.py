@@ -31,6 +31,7 @@ from services.billing.charging import (
 )
 from services.billing.dunning import finish_reactivation, open_invoices_of
 from services.billing.one_time import finish_one_time
+from services.billing.plan_changes import finish_plan_change, plan_change_of_payment
 from services.billing.renewals import finish_renewal
 from services.billing.subscriptions import finish_first_charge
 from services.errors import NotFound
@@ -107,7 +108,10 @@ async def settle_payment(
         # The subscription moved on without this payment: record the outcome, change nothing.
         recorded = await record_payment_outcome(payment, result, method)
         return result.final and recorded
-    if subscription.status == SubscriptionStatus.PENDING:
+    change = await plan_change_of_payment(payment.id)
+    if change is not None:
+        await finish_plan_change(settings, change, payment, result)
+    elif subscription.status == SubscriptionStatus.PENDING:
         assert invoice is not None
         await finish_first_charge(
             settings, subscription, invoice, payment, product, method, saved, result

@@ -16,6 +16,8 @@ from models import (
     Mode,
     Payment,
     PaymentMethod,
+    PlanChange,
+    PlanChangeStatus,
     Product,
     Subscription,
     SubscriptionStatus,
@@ -319,7 +321,12 @@ async def cancel_subscription(
                 id=subscription.id, status=SubscriptionStatus.ACTIVE
             ).update(**fields)
         else:
-            fields.update(status=SubscriptionStatus.CANCELLED, cancelled_at=now())
+            # A downgrade scheduled for the period end will not happen either.
+            fields.update(
+                status=SubscriptionStatus.CANCELLED,
+                cancelled_at=now(),
+                scheduled_plan_change_id=None,
+            )
             changed = await Subscription.filter(
                 id=subscription.id,
                 status__in=[
@@ -339,6 +346,9 @@ async def cancel_subscription(
             await Invoice.filter(subscription_id=subscription.id, status=InvoiceStatus.OPEN).update(
                 status=InvoiceStatus.VOID, amount_due=0
             )
+            await PlanChange.filter(
+                subscription_id=subscription.id, status=PlanChangeStatus.SCHEDULED
+            ).update(status=PlanChangeStatus.CANCELLED, cancelled_at=now())
         await subscription.refresh_from_db()
         product = await Product.get(id=subscription.product_id)
         await send_cancelled(settings, subscription, product)

@@ -24,6 +24,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.paused",
     "subscription.resumed",
     "subscription.plan_changed",
+    # Ours, beside Dodo's: a downgrade scheduled for the period end, taken back, and an
+    # upgrade whose charge failed (nothing changed).
+    "subscription.plan_change_scheduled",
+    "subscription.plan_change_cancelled",
+    "subscription.plan_change_failed",
     "subscription.cancelled",
     "subscription.failed",
     "subscription.expired",
