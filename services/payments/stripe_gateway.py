@@ -219,6 +219,19 @@ class StripeGateway:
         )
         return await self._setup_result(customer_id, confirmed, card.gateway_id)
 
+    async def start_setup(self, customer: Customer) -> str:
+        """A SetupIntent for off-session use, not yet confirmed: its client secret lets the
+        customer's browser confirm it with the card typed into Stripe's own fields
+        (`confirmCardSetup`), which makes the PaymentMethod and runs 3-D Secure when the bank
+        asks. Stripe.js then has the PaymentMethod id for our mutations."""
+        customer_id = await self.stripe_customer(customer)
+        setup = await self._call(
+            self.client.v1.setup_intents.create_async(
+                params=SetupIntentCreateParams(customer=customer_id, usage="off_session")
+            )
+        )
+        return str(setup.client_secret)
+
     async def finish_setup(self, customer: Customer, setup_reference: str) -> SetupResult:
         customer_id = await self.stripe_customer(customer)
         setup = await self._call(self.client.v1.setup_intents.retrieve_async(setup_reference))
