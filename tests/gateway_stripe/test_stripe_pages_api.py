@@ -10,7 +10,7 @@ import re
 from conftest import Portal
 from models import Payment
 from services.businesses import NewBusiness
-from support import create_customer, create_product, session_for
+from support import create_customer, create_product, portal_link, session_for
 
 from .conftest import PUBLISHABLE_KEY, VISA, StripeLab
 from .operations import ADD_PAYMENT_METHOD, codes, create_subscription
@@ -128,3 +128,32 @@ async def test_the_payment_method_page_loads_stripe_js_and_takes_no_card_number(
     # Pages that take no card keep the plain policy.
     other = await portal.http.get("/test/portal/profile")
     assert stripe_lab.url not in other.headers["content-security-policy"]
+
+
+async def test_a_sign_in_link_opens_only_the_page_that_confirms_a_payment(
+    stripe_portal: tuple[Portal, str], acme: NewBusiness
+) -> None:
+    """`next` on a sign-in link (what the email about a renewal to confirm carries) leads to the
+    authenticate step once signed in; any other target is ignored: the overview, never another
+    site or page."""
+    portal, _ = stripe_portal
+    customer_id = await create_customer(portal.gql, acme.test_api_key, "hal@example.com")
+    good = "/portal/subscriptions/sub_abc123/authenticate?payment=pay_xyz789"
+    for target, landing in [
+        (good, f"/test{good}"),
+        ("https://evil.example/portal", "/test/portal"),
+        ("//evil.example/portal", "/test/portal"),
+        ("/portal/profile", "/test/portal"),
+        (good + "&x=1", "/test/portal"),
+    ]:
+        portal.http.cookies.clear()
+        link = await portal_link(portal.gql, acme.test_api_key, customer_id)
+        path = link.removeprefix(portal.settings.public_url)
+        landing_page = await portal.http.get(path, params={"next": target})
+        token = CSRF.search(landing_page.text)
+        assert token, landing_page.text
+        signed = await portal.http.post(
+            path, data={"csrf": token.group(1), "next": target}, follow_redirects=False
+        )
+        assert signed.status_code == 303, target
+        assert signed.headers["location"] == landing, target
