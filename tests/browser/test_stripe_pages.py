@@ -40,6 +40,7 @@ import httpx
 import pytest
 from gateway_stripe.conftest import (
     DECLINED_ON_CHARGE,
+    DECLINED_ON_SAVE,
     PUBLISHABLE_KEY,
     SECRET_KEY,
     THREE_DS,
@@ -131,7 +132,8 @@ def stripe_server(
         PORTAL_STRIPE_JS_URL=f"{localstripe.url}/js.stripe.com/v3/",
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / f"stripe-server-{request.param}.log").open("w")
+    log_path = ARTIFACTS / f"stripe-server-{request.param}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
@@ -147,10 +149,11 @@ def stripe_server(
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-            assert process.poll() is None, (ARTIFACTS / "stripe-server.log").read_text()
+            assert process.poll() is None, log_path.read_text()
         else:
             pytest.fail("the portal server did not start")
         server = Server(url, env)
+        server.log_path = log_path  # type: ignore[attr-defined]
         yield server
         server.http.close()
     finally:
@@ -482,6 +485,9 @@ def test_dunning_story_with_3d_secure_in_the_browser(
     wait_for(lambda: len(hooks.types) >= 2, "the webhooks")
     assert sorted(hooks.types) == ["payment.succeeded", "subscription.active"], hooks.types
     _no_card_number_sent(page, server, THREE_DS, "4000 0027 6000 3184")
+    # Nor is a card number or a client secret in the server's log.
+    log = server.log_path.read_text()  # type: ignore[attr-defined]
+    assert THREE_DS not in log and "_secret_" not in log
 
 
 def test_the_bank_window_cancelled_then_another_card(
@@ -492,6 +498,13 @@ def test_the_bank_window_cancelled_then_another_card(
     shop.put_on_hold(customer)
     _sign_in(page, server, customer)
     _to_payment_method_page(page)
+
+    # A card the bank refuses to save: said next to the fields; nothing reaches our server.
+    _type_card(page, DECLINED_ON_SAVE)
+    page.get_by_role("button", name="Confirm changes").click()
+    page.get_by_text("Your card could not be saved: Your card was declined.").wait_for()
+    assert page.get_by_role("button", name="Confirm changes").is_enabled()
+    assert "/payment-method" in page.url
 
     _type_card(page, THREE_DS)
     page.get_by_role("button", name="Confirm changes").click()
@@ -572,9 +585,21 @@ def test_a_pending_payment_is_shown_once_stripe_settles_it(
         f"?payment={renewal['id']}"
     )
     _look(page, "payment-method-waiting")
+    page.goto(page.url + "?lang=de")
+    page.get_by_role("heading", name="Ihre Bank bittet Sie, eine Zahlung zu bestätigen").wait_for()
+    _look(page, "payment-method-waiting-de")
+    page.get_by_role("link", name="Zahlung bestätigen").click()
+    page.get_by_role("button", name="Zahlung bestätigen").wait_for()
+    _look(page, "authenticate-de")
     page.goto(
         f"{server.url}/test/portal/subscriptions/{customer.subscription_id}/confirmation"
-        f"?payment={renewal['id']}"
+        f"?payment={renewal['id']}&lang=de"
+    )
+    page.get_by_text("wird bestätigt").wait_for()
+    _look(page, "pending-de")
+    page.goto(
+        f"{server.url}/test/portal/subscriptions/{customer.subscription_id}/confirmation"
+        f"?payment={renewal['id']}&lang=en"
     )
     page.get_by_text("is being confirmed").wait_for()
     _look(page, "pending")
