@@ -71,7 +71,7 @@ async def edit_payment_method(request: Request) -> Response:
         return await _render_edit(request, 200, {})
     form = await request.form()
     sent = {
-        key: str(form.get(key, "")).strip()[:40]
+        key: str(form.get(key, "")).strip()[: 120 if key == "gateway_payment_method" else 40]
         for key in (
             "method",
             "number",
@@ -129,6 +129,10 @@ async def edit_payment_method(request: Request) -> Response:
         return page.redirect(
             f"/portal/subscriptions/{subscription_id}/confirmation?payment={payment_id}"
         )
+    if result["nextAction"] is not None:
+        # Nothing owed, but the bank wants the card confirmed once more before it is saved
+        # (a second setup of a card that Stripe did not attach): not saved; say so.
+        return await _render_edit(request, 402, sent, ("card_needs_confirmation", ""))
     return page.redirect(f"/portal/subscriptions/{subscription_id}?done=card_updated")
 
 
