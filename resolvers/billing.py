@@ -209,6 +209,12 @@ async def add_payment_method(ctx: Context, card: CardInput) -> SavedOrPending:
     return await payment_methods.add_payment_method(gateway, scope, ctx.customer_id, new)
 
 
+async def start_card_setup(ctx: Context) -> str:
+    scope = ctx.customer_scope()
+    gateway = await gateway_config.gateway_for(ctx.settings, scope)
+    return await payment_methods.start_card_setup(gateway, scope, ctx.customer_id)
+
+
 async def remove_payment_method(ctx: Context, method_id: str) -> PaymentMethod:
     scope = ctx.customer_scope()
     await require_customer_may_in(scope, CustomerAction.UPDATE_PAYMENT_METHOD)

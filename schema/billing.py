@@ -277,6 +277,26 @@ class AddPaymentMethodPayload:
     )
 
 
+@strawberry.type(
+    description="A card about to be saved through Stripe.js (a SetupIntent not yet confirmed)."
+)
+class CardSetup:
+    client_secret: str = strawberry.field(
+        description="For Stripe.js: confirmCardSetup(clientSecret, {payment_method: {card: "
+        "cardElement}}) makes the PaymentMethod (and runs 3-D Secure when the bank asks); "
+        "give its id as gatewayPaymentMethodId. Never stored by us."
+    )
+    publishable_key: str = strawberry.field(
+        description="The business's Stripe publishable key, for Stripe(publishableKey)."
+    )
+
+
+@strawberry.type(description="The result of startCardSetup.")
+class StartCardSetupPayload:
+    card_setup: CardSetup | None = strawberry.field(description="Null on failure.")
+    user_errors: list[UserError] = strawberry.field(description="See startCardSetup for the codes.")
+
+
 @strawberry.input(description="A saved card to remove.")
 class RemovePaymentMethodInput:
     payment_method_id: strawberry.ID = strawberry.field(description="The card (pm_…).")
@@ -625,6 +645,25 @@ class BillingMutation:
                 PaymentMethod.from_model(saved.method, info.context) if saved.method else None
             ),
             next_action=lambda saved: next_action(info.context, saved.client_secret),
+        )
+
+    @strawberry.mutation(
+        permission_classes=CUSTOMER,
+        description="Customer, for a business on Stripe: starts saving a card typed into "
+        "Stripe.js's own fields (Stripe has no card number for us to see). userErrors: "
+        "GATEWAY_NOT_CONFIGURED (the test simulator), LIVE_PAYMENTS_NOT_CONFIGURED, "
+        "GATEWAY_UNAVAILABLE.",
+    )
+    async def start_card_setup(self, info: Info[Context, None]) -> StartCardSetupPayload:
+        async def card_setup(secret: str) -> CardSetup | None:
+            key = await resolve.publishable_key(info.context)
+            return CardSetup(client_secret=secret, publishable_key=key) if key else None
+
+        return await payload(
+            info,
+            StartCardSetupPayload,
+            lambda: resolve.start_card_setup(info.context),
+            card_setup=card_setup,
         )
 
     @strawberry.mutation(

@@ -46,6 +46,7 @@ def page_routes() -> list[Route]:
             Route(f"{sub}/cancel-plan-change", plans.cancel_plan_change, methods=["POST"]),
             Route(f"{sub}/payment-method", payment.edit_payment_method, methods=BOTH),
             Route(f"{sub}/confirmation", payment.confirmation, methods=["GET"]),
+            Route(f"{sub}/authenticate", payment.authenticate, methods=BOTH),
             Route(f"{prefix}/portal/invoices", invoices.invoice_list, methods=["GET"]),
             Route(
                 f"{prefix}/portal/billing-details",

@@ -5,6 +5,7 @@ signed-in page: who is signed in, in which language, for which business."""
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -120,16 +121,29 @@ async def login_page(request: Request) -> Response:
 # Links from emails ----------------------------------------------------------------------------
 
 
+# Where a link we email may lead once signed in (`?next=`): only the page that confirms a
+# payment with the bank. Anything else is the overview; never another site.
+NEXT_PAGE = re.compile(
+    r"/portal/subscriptions/sub_[0-9A-Za-z]{1,40}/authenticate\?payment=pay_[0-9A-Za-z]{1,40}"
+)
+
+
+def safe_next(value: str | None) -> str | None:
+    return value if value and NEXT_PAGE.fullmatch(value) else None
+
+
 async def session_page(request: Request) -> Response:
     """GET only shows a button: mail scanners open links, and must not use up the token."""
     page = anonymous_page(request)
     token = request.path_params["token"]
     if request.method == "GET":
-        return page.render("session.html", token=token, alert=None)
+        after = safe_next(request.query_params.get("next"))
+        return page.render("session.html", token=token, alert=None, next=after)
     form = await request.form()
+    after = safe_next(str(form.get("next", "")))
     if not await csrf_ok(request, form):
-        return page.render("session.html", 403, token=token, alert="bad_form")
-    response = RedirectResponse(f"{page.prefix}/portal", status_code=303)
+        return page.render("session.html", 403, token=token, alert="bad_form", next=after)
+    response = RedirectResponse(f"{page.prefix}{after or '/portal'}", status_code=303)
     data = await execute(
         request,
         response,

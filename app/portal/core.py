@@ -44,15 +44,35 @@ FRAME_FIELDS = (
 )
 
 
-def content_security_policy(logo_origin: str | None = None) -> str:
+def content_security_policy(
+    logo_origin: str | None = None, stripe_origins: tuple[str, ...] = ()
+) -> str:
     """No inline script or style anywhere; images only from us, plus the merchant's logo host
-    on pages that show the logo."""
+    on pages that show the logo. Pages that take a card for a business on Stripe also allow
+    Stripe.js: its script, the API it talks to and the frames of its fields and of 3-D
+    Secure (`stripe_origins`, from PORTAL_STRIPE_JS_URL and PORTAL_STRIPE_API_BASE)."""
     images = "'self'" + (f" {logo_origin}" if logo_origin else "")
+    stripe = "".join(f" {origin}" for origin in stripe_origins)
+    frames = f"frame-src{stripe}; " if stripe else ""
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src {images}; font-src 'self'; connect-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        f"default-src 'self'; script-src 'self'{stripe}; style-src 'self'; "
+        f"img-src {images}; font-src 'self'; connect-src 'self'{stripe}; {frames}"
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
+
+
+def stripe_origins(js_url: str, api_base: str) -> tuple[str, ...]:
+    """The origins a page running Stripe.js must allow. Stripe's own script also opens frames
+    from hooks.stripe.com (3-D Secure); a stand-in (localstripe in tests) serves everything
+    from its own origin."""
+    found: list[str] = []
+    for url in (js_url, api_base):
+        origin = origin_of(url)
+        if ORIGIN.fullmatch(origin) and origin not in found:
+            found.append(origin)
+    if "https://js.stripe.com" in found:
+        found.append("https://hooks.stripe.com")
+    return tuple(found)
 
 
 class PageError(Exception):
@@ -121,6 +141,9 @@ class Page:
     def cancellation(self) -> str:
         """NOW, AT_PERIOD_END or NOT_ALLOWED."""
         return str((self.allowed or {}).get("customerCancellation", "NOT_ALLOWED"))
+    # Pages that take a card for a business on Stripe: its publishable key. The page then
+    # loads Stripe.js (PORTAL_STRIPE_JS_URL) and the CSP allows it.
+    stripe_key: str | None = None
 
     # Where we are -----------------------------------------------------------------------------
 
@@ -176,6 +199,12 @@ class Page:
             return f"/branding/{self.business_id}.css"
         return None
 
+    @property
+    def stripe_js_url(self) -> str | None:
+        if not self.stripe_key:
+            return None
+        return str(self.request.app.state.settings.stripe_js_url)
+
     def render(self, template: str, status: int | None = None, **context: Any) -> Response:
         """The page's template with `page` and the page's own values; every value is escaped
         by the template."""
@@ -194,10 +223,15 @@ class Page:
         response.set_cookie(
             CSRF_COOKIE, self.csrf_token, httponly=True, samesite="strict", secure=secure, path="/"
         )
-        if self.logo_url and self.branding and self.branding.get("logoOrigin"):
-            response.headers["content-security-policy"] = content_security_policy(
-                self.branding["logoOrigin"]
+        logo = self.branding.get("logoOrigin") if self.logo_url and self.branding else None
+        if logo or self.stripe_key:
+            settings = self.request.app.state.settings
+            stripe = (
+                stripe_origins(settings.stripe_js_url, settings.stripe_api_base)
+                if self.stripe_key
+                else ()
             )
+            response.headers["content-security-policy"] = content_security_policy(logo, stripe)
         year = 365 * 24 * 3600
         if self.business_id and self.request.cookies.get(BUSINESS_COOKIE) != self.business_id:
             response.set_cookie(

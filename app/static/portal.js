@@ -1,5 +1,7 @@
-// The portal works without this file. With it: copy buttons for license keys, and typing a new
-// card's details selects "Add a new card". Served by us (CSP: script-src 'self').
+// The portal works without this file. With it: copy buttons for license keys, typing a new
+// card's details selects "Add a new card", and a payment in progress (the bank or Stripe's
+// webhook pending) is asked about through our GraphQL API until it is final, then the page
+// reloads to show the outcome. Served by us (CSP: script-src 'self').
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -23,6 +25,9 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  var pending = document.getElementById("payment-pending");
+  if (pending && window.fetch) { poll(pending.getAttribute("data-payment")); }
+
   var newCard = document.getElementById("method-new");
   if (newCard) {
     document.querySelectorAll(".new-card input").forEach(function (input) {
@@ -30,3 +35,32 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
 });
+
+// One request a second, two minutes at most (the page's link checks again after that). The
+// portal session's cookie counts for JSON POSTs to /graphql.
+function poll(paymentId) {
+  var left = 120;
+  var again = function () {
+    left -= 1;
+    if (left > 0) { window.setTimeout(ask, 1000); }
+  };
+  var ask = function () {
+    fetch("/graphql", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({
+        query: "query($id: ID!) { node(id: $id) { ... on Payment { status } } }",
+        variables: { id: paymentId }
+      })
+    }).then(function (response) { return response.json(); }).then(function (answer) {
+      var payment = answer.data && answer.data.node;
+      if (payment && payment.status !== "PROCESSING" && payment.status !== "REQUIRES_ACTION") {
+        window.location.reload();
+        return;
+      }
+      again();
+    }, again);
+  };
+  window.setTimeout(ask, 1000);
+}

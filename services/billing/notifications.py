@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import mailers
 from models import (
@@ -74,11 +75,17 @@ async def send_on_hold(
     amount_due: int,
     *,
     authenticate: bool = False,
+    payment_id: str | None = None,
 ) -> None:
     """The renewal failed (or, with `authenticate`, the bank wants the customer to confirm it):
-    an email with a fresh portal link to pay."""
+    an email with a fresh portal link to pay. For a payment to confirm, the link leads from
+    signing in straight to the page that confirms it (`next`, see app/portal/access.py)."""
     customer, business = await _parties(subscription.customer_id)
     link = await issue_portal_link(settings, customer)
+    url = link.url
+    if authenticate and payment_id:
+        target = f"/portal/subscriptions/{subscription.id}/authenticate?payment={payment_id}"
+        url = f"{url}?{urlencode({'next': target})}"
     compose = (
         mailers.payment_authentication_required if authenticate else mailers.subscription_on_hold
     )
@@ -92,7 +99,7 @@ async def send_on_hold(
         amount_due=format_money(
             amount_due, subscription.currency, customer_locale(customer, business)
         ),
-        link=link.url,
+        link=url,
         expires_at=link.expires_at,
     )
 

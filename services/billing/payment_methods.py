@@ -14,7 +14,7 @@ from services.billing.columns import shown
 from services.errors import InvalidState, NotFound, ServiceError
 from services.events import payment_method_event
 from services.payments.gateway import NewCard, PaymentGateway, SavedCard
-from services.payments.stripe_gateway import GatewayUnavailable
+from services.payments.stripe_gateway import GatewayUnavailable, StripeGateway
 from services.scope import Scope
 from services.sql import Row, fetch_rows, placeholders, typed
 
@@ -109,6 +109,27 @@ async def add_payment_method(
     """The customer's new card, saved (or waiting for their bank)."""
     customer = await Customer.get(id=customer_id, business_id=scope.business_id, mode=scope.mode)
     return await save_new_card(gateway, scope, customer, card)
+
+
+async def start_card_setup(gateway: PaymentGateway, scope: Scope, customer_id: str) -> str:
+    """For a hosted page (or any browser client) of a business on Stripe: the client secret of
+    a new SetupIntent on the customer's Stripe customer, for Stripe.js to save a card typed into
+    Stripe's own fields. Nothing is recorded here: the PaymentMethod it makes is given to the
+    usual mutations (gatewayPaymentMethodId) like any other."""
+    if not isinstance(gateway, StripeGateway):
+        raise ServiceError(
+            "This business uses the test simulator, which takes test card numbers.",
+            code="GATEWAY_NOT_CONFIGURED",
+        )
+    customer = await Customer.get(id=customer_id, business_id=scope.business_id, mode=scope.mode)
+    try:
+        return await gateway.start_setup(customer)
+    except GatewayUnavailable:
+        raise ServiceError(
+            "The payment processor could not be reached. Try again shortly.",
+            code="GATEWAY_UNAVAILABLE",
+            retryable=True,
+        ) from None
 
 
 async def get_payment_method(scope: Scope, customer_id: str, method_id: str) -> PaymentMethod:

@@ -208,7 +208,12 @@ async def finish_renewal(
             )
             await subscription.refresh_from_db()
             await send_on_hold(
-                settings, subscription, product, invoice.amount_due, authenticate=True
+                settings,
+                subscription,
+                product,
+                invoice.amount_due,
+                authenticate=True,
+                payment_id=payment.id,
             )
             await payment_event(payment)
             await subscription_event("subscription.on_hold", subscription)

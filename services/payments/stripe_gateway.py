@@ -205,6 +205,11 @@ class StripeGateway:
     async def save_card(self, customer: Customer, card: NewCard) -> SetupResult:
         assert card.gateway_id is not None
         customer_id = await self.stripe_customer(customer)
+        if await self._set_up_for(customer_id, card.gateway_id):
+            # The customer's browser confirmed a SetupIntent of ours with this card already
+            # (startCardSetup, the hosted pages' way): Stripe attached it to the customer. A
+            # second setup would only ask the bank again.
+            return SetupResult(await self._card_of(card.gateway_id))
         setup = await self._call(
             self.client.v1.setup_intents.create_async(
                 # Cards only on our side (the card element); Stripe's default method types
@@ -218,6 +223,35 @@ class StripeGateway:
             )
         )
         return await self._setup_result(customer_id, confirmed, card.gateway_id)
+
+    async def start_setup(self, customer: Customer) -> str:
+        """A SetupIntent for off-session use, not yet confirmed: its client secret lets the
+        customer's browser confirm it with the card typed into Stripe's own fields
+        (`confirmCardSetup`), which makes the PaymentMethod and runs 3-D Secure when the bank
+        asks. Stripe.js then has the PaymentMethod id for our mutations."""
+        customer_id = await self.stripe_customer(customer)
+        setup = await self._call(
+            self.client.v1.setup_intents.create_async(
+                params=SetupIntentCreateParams(customer=customer_id, usage="off_session")
+            )
+        )
+        return str(setup.client_secret)
+
+    async def _set_up_for(self, customer_id: str, payment_method_id: str) -> bool:
+        """Whether the card is attached to the customer's Stripe customer already. Only our own
+        SetupIntents and charges attach cards to it. An id Stripe does not know is answered
+        by the usual path (the setup refuses it)."""
+        try:
+            method = await self._call(
+                self.client.v1.payment_methods.retrieve_async(payment_method_id)
+            )
+        except GatewayUnavailable as unknown:
+            if isinstance(unknown.__cause__, stripe.InvalidRequestError):
+                return False
+            raise
+        attached = method.customer
+        attached_id = attached if isinstance(attached, str) or attached is None else attached.id
+        return attached_id == customer_id
 
     async def finish_setup(self, customer: Customer, setup_reference: str) -> SetupResult:
         customer_id = await self.stripe_customer(customer)
