@@ -141,6 +141,7 @@ class Page:
     def cancellation(self) -> str:
         """NOW, AT_PERIOD_END or NOT_ALLOWED."""
         return str((self.allowed or {}).get("customerCancellation", "NOT_ALLOWED"))
+
     # Pages that take a card for a business on Stripe: its publishable key. The page then
     # loads Stripe.js (PORTAL_STRIPE_JS_URL) and the CSP allows it.
     stripe_key: str | None = None
