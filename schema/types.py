@@ -111,6 +111,14 @@ class Business(Node):
     )
     locale: str = strawberry.field(description="en or de: emails and the portal's default.")
     branding: Branding = strawberry.field(description="How the hosted portal looks.")
+    portal_return_url: str | None = strawberry.field(
+        description="The default of the portal's 'Back to {name}' link, for portal links made "
+        "without a returnUrl (updateBusiness); null: no such link."
+    )
+    return_url: str | None = strawberry.field(
+        description="Where the portal's 'Back to {name}' link goes for this caller: a portal "
+        "session's returnUrl (from createCustomerPortalSession), else portalReturnUrl."
+    )
 
     @strawberry.field(
         description="How the business takes payments in the caller's mode; null in live mode "
@@ -141,6 +149,8 @@ class Business(Node):
             portal_login_url=profile.portal_login_url,
             locale=row.locale,
             branding=Branding.from_values(profile.branding),
+            portal_return_url=row.portal_return_url,
+            return_url=profile.return_url,
         )
 
 

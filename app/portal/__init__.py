@@ -1,12 +1,22 @@
 """The hosted customer portal: static-link login, the landing page of a link, the overview,
-subscriptions (cancel, undo, the payment method and paying what is owed), invoices, license
-keys, the profile, signing out. Live under `/…`, test mode under `/test/…`."""
+subscriptions (cancel, undo, the payment method and paying what is owed), invoices, the
+payment history, license keys, the profile, signing out. Live under `/…`, test mode under
+`/test/…`."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.portal import access, billing_details, home, invoices, licenses, payment, subscriptions
+from app.portal import (
+    access,
+    billing_details,
+    home,
+    invoices,
+    licenses,
+    payment,
+    payment_history,
+    subscriptions,
+)
 from app.portal.branding import branding_stylesheet
 
 BOTH = ["GET", "POST"]
@@ -31,6 +41,7 @@ def page_routes() -> list[Route]:
             Route(f"{sub}/payment-method", payment.edit_payment_method, methods=BOTH),
             Route(f"{sub}/confirmation", payment.confirmation, methods=["GET"]),
             Route(f"{prefix}/portal/invoices", invoices.invoice_list, methods=["GET"]),
+            Route(f"{prefix}/portal/payments", payment_history.payment_history, methods=["GET"]),
             Route(
                 f"{prefix}/portal/billing-details",
                 billing_details.billing_details,
