@@ -301,6 +301,12 @@ async def _current_status(key: LicenseKey) -> LicenseKeyStatus:
     return status_of(key.disabled, key.expires_at, subscription_status)
 
 
+def _inactive() -> ServiceError:
+    return ServiceError(
+        "This license key is disabled or has expired.", code="LICENSE_KEY_INACTIVE", field=["key"]
+    )
+
+
 @dataclass(frozen=True)
 class Validation:
     valid: bool
@@ -310,20 +316,24 @@ class Validation:
 async def activate_license_key(value: str, name: str) -> LicenseKeyInstance:
     key = await _key_by_value(value)
     if await _current_status(key) != LicenseKeyStatus.ACTIVE:
-        raise ServiceError(
-            "This license key is disabled or has expired.",
-            code="LICENSE_KEY_INACTIVE",
-            field=["key"],
-        )
+        raise _inactive()
     name = clean_name(name or "", field=["name"]) or "Unnamed device"
     async with in_transaction():
         # A conditional update counts the activation: of concurrent activations, only as many
-        # as the limit allows win, on SQLite and on PostgreSQL alike.
-        counted = LicenseKey.filter(id=key.id)
+        # as the limit allows win, on SQLite and on PostgreSQL alike. It also says again that
+        # the key is on and not past its expiry, so a key the merchant disables or expires
+        # while this runs is not activated either.
+        at = now()
+        counted = LicenseKey.filter(id=key.id, disabled=False).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+        )
         if key.activations_limit is not None:
             counted = counted.filter(instances_count__lt=F("activations_limit"))
         won = await counted.update(instances_count=F("instances_count") + 1)
         if won != 1:
+            await key.refresh_from_db()
+            if status_of(key.disabled, key.expires_at, None) != LicenseKeyStatus.ACTIVE:
+                raise _inactive()
             raise ServiceError(
                 "This license key has reached its activation limit.",
                 code="ACTIVATION_LIMIT_REACHED",
