@@ -47,6 +47,10 @@ def every_message(locale: str) -> Iterator[mailers.EmailMessage]:
         yield mailers.subscription_cancelled(
             **CUSTOMER, product_name="Pro plan", ends_at=ends_at, locale=locale
         )
+    yield mailers.license_key_rotated(
+        **CUSTOMER, product_name="Editor <Pro>", license_key="TEST-ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2",
+        locale=locale,
+    )  # fmt: skip
     for reason in ("failing", "gone"):
         yield mailers.webhook_endpoint_disabled(
             to="help@acme.test", business_name="Acme & Co", url="https://hooks.example/x?a=1&b=2",
