@@ -55,6 +55,7 @@ async def resolve_principal(
         mode=session.mode,
         customer_id=session.customer_id,
         session_id=session.id,
+        return_url=session.return_url,
     )
 
 

@@ -12,6 +12,7 @@ from .billing import (
     subscription_on_hold,
     subscription_reactivated,
 )
+from .licensing import license_key_rotated
 from .message import EmailMessage
 from .messages import (
     email_change_confirmation,
@@ -39,6 +40,7 @@ __all__ = [
     "credit_note_issued",
     "email_change_confirmation",
     "email_changed_notice",
+    "license_key_rotated",
     "login_link",
     "normalize_locale",
     "payment_authentication_required",

@@ -15,6 +15,9 @@ class Business(Model):
     locale = fields.CharField(max_length=8, default="en")
     logo_url = fields.CharField(max_length=500, null=True)
     accent_color = fields.CharField(max_length=7, null=True)
+    # Where the portal's "Back to {name}" link goes when a portal link carries no returnUrl
+    # of its own (checked like one: https, or http on localhost).
+    portal_return_url = fields.CharField(max_length=2000, null=True)
     # Who sells, as invoices must say (§ 14 UStG, Art. 226 of the VAT Directive). Until the
     # country is set, invoices carry no VAT and no e-invoice is made.
     legal_name = fields.CharField(max_length=200, null=True)

@@ -11,16 +11,22 @@ from models.clock import now
 from resolvers.context import Context
 from services.access import links, sessions
 from services.customers import get_customer
+from services.errors import LinkExpired
 from services.scope import Scope
 from services.validation import normalize_email
 
 
 @dataclass(frozen=True)
 class SignedIn:
-    token: str
-    expires_at: datetime
-    customer: Customer
+    """signIn's outcome: a session, or the LINK_EXPIRED error with the link's business when
+    the token was one of ours (the page offers a new link there)."""
+
+    token: str | None
+    expires_at: datetime | None
+    customer: Customer | None
     return_url: str | None
+    business_id: str | None
+    error: LinkExpired | None = None
 
 
 async def request_login_link(ctx: Context, *, business_id: str, email: str, mode: Mode) -> None:
@@ -44,14 +50,19 @@ async def create_portal_session(
 
 
 async def sign_in(ctx: Context, *, token: str, mode: Mode | None) -> SignedIn:
-    session = await links.sign_in(ctx.settings, token, mode)
+    try:
+        session = await links.sign_in(ctx.settings, token, mode)
+    except LinkExpired as expired:
+        return SignedIn(None, None, None, None, expired.business_id, error=expired)
     jwt_token = sessions.issue_session_token(ctx.settings, session)
     customer = await get_customer(
         Scope(session.business_id, session.mode, session.customer_id),
         session.customer_id,
     )
     set_session_cookie(ctx, jwt_token, session.expires_at)
-    return SignedIn(jwt_token, session.expires_at, customer, session.return_url)
+    return SignedIn(
+        jwt_token, session.expires_at, customer, session.return_url, session.business_id
+    )
 
 
 async def sign_out(ctx: Context) -> None:

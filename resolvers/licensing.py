@@ -75,6 +75,10 @@ async def update_license_key(
     )
 
 
+async def rotate_license_key(ctx: Context, key_id: str) -> LicenseKey:
+    return await licensing.rotate_license_key(ctx.settings, ctx.merchant_scope(), key_id)
+
+
 async def deactivate_own_instance(ctx: Context, instance_id: str) -> LicenseKeyInstance:
     return await licensing.deactivate_instance_of_customer(ctx.customer_scope(), instance_id)
 

@@ -21,6 +21,8 @@ class BusinessProfile:
     business: Business
     portal_login_url: str
     branding: Branding
+    # The portal's "Back to …" link: the session's link's returnUrl, else the default.
+    return_url: str | None
     mode: Mode = Mode.TEST
 
 
@@ -29,6 +31,7 @@ def profile_of(ctx: Context, business: Business) -> BusinessProfile:
         business=business,
         portal_login_url=portal_login_url(ctx.settings.public_url, business.id, ctx.scope().mode),
         branding=branding_of(business),
+        return_url=ctx.principal.return_url or business.portal_return_url,
         mode=ctx.scope().mode,
     )
 

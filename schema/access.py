@@ -78,6 +78,12 @@ class SignInPayload:
     return_url: str | None = strawberry.field(
         description="The returnUrl the merchant gave with the link; null when none."
     )
+    business_id: strawberry.ID | None = strawberry.field(
+        description="The business whose portal the link opens (bus_…). Also set with "
+        "LINK_EXPIRED when the token is one of its links that was used or has expired, so the "
+        "page can offer a new sign-in link there (requestLoginLink); null for an unknown, "
+        "tampered or other-mode token. It tells nothing about any email address."
+    )
     user_errors: list[UserError] = strawberry.field(
         description="LINK_EXPIRED for a used, expired, tampered or other-mode token."
     )
@@ -175,8 +181,13 @@ class AccessMutation:
             lambda: resolve.sign_in(info.context, token=input.token, mode=input.mode),
             session_token=lambda signed: signed.token,
             expires_at=lambda signed: signed.expires_at,
-            customer=lambda signed: Customer.from_model(signed.customer),
+            customer=lambda signed: (
+                Customer.from_model(signed.customer) if signed.customer is not None else None
+            ),
             return_url=lambda signed: signed.return_url,
+            business_id=lambda signed: (
+                strawberry.ID(signed.business_id) if signed.business_id else None
+            ),
         )
 
     @strawberry.mutation(

@@ -34,6 +34,12 @@ class UpdateBusinessInput:
     accent_color: str | None = strawberry.field(
         default=strawberry.UNSET, description="#RRGGBB; null returns to the portal's default."
     )
+    portal_return_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The default of the portal's 'Back to {name}' link (for portal links made "
+        "without a returnUrl): https, or http on localhost, at most 2000 characters; null "
+        "removes it.",
+    )
 
 
 @strawberry.type(description="The result of updateBusiness.")
@@ -43,7 +49,7 @@ class UpdateBusinessPayload:
     )
     user_errors: list[UserError] = strawberry.field(
         description="INVALID_NAME, TOO_LONG (name), INVALID_EMAIL (supportEmail), "
-        "INVALID_LOCALE, INVALID_URL (logoUrl), INVALID_COLOR (accentColor)."
+        "INVALID_LOCALE, INVALID_URL (logoUrl, portalReturnUrl), INVALID_COLOR (accentColor)."
     )
 
 
@@ -87,16 +93,24 @@ class BusinessSettingsQuery:
 class BusinessSettingsMutation:
     @strawberry.mutation(
         permission_classes=MERCHANT,
-        description="Merchant: name, support email, language, logo and accent colour (shared by "
-        "both modes). userErrors: INVALID_NAME, TOO_LONG, INVALID_EMAIL, INVALID_LOCALE, "
-        "INVALID_URL, INVALID_COLOR.",
+        description="Merchant: name, support email, language, logo, accent colour and the "
+        "portal's default return link (shared by both modes). userErrors: INVALID_NAME, "
+        "TOO_LONG, INVALID_EMAIL, INVALID_LOCALE, INVALID_URL, INVALID_COLOR.",
     )
     async def update_business(
         self,
         info: Info[Context, None],
         input: Annotated[UpdateBusinessInput, strawberry.argument(description="The changes.")],
     ) -> UpdateBusinessPayload:
-        changes = given(input, "name", "support_email", "locale", "logo_url", "accent_color")
+        changes = given(
+            input,
+            "name",
+            "support_email",
+            "locale",
+            "logo_url",
+            "accent_color",
+            "portal_return_url",
+        )
         return await payload(
             info,
             UpdateBusinessPayload,

@@ -210,6 +210,22 @@ class UpdateLicenseKeyPayload:
     )
 
 
+@strawberry.input(description="The license key whose value is to be replaced.")
+class RotateLicenseKeyInput:
+    license_key_id: strawberry.ID = strawberry.field(description="The key to rotate (lic_…).")
+
+
+@strawberry.type(description="The result of rotateLicenseKey.")
+class RotateLicenseKeyPayload:
+    license_key: LicenseKey | None = strawberry.field(
+        description="The key with its new value; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="NOT_FOUND (someone else's or an unknown key), INVALID_STATE (rotated by "
+        "another request at the same moment: try again)."
+    )
+
+
 @strawberry.type
 class LicensingQuery:
     @strawberry.field(
@@ -341,6 +357,27 @@ class LicensingMutation:
             DeactivateLicenseKeyInstancePayload,
             lambda: resolve.deactivate_own_instance(info.context, str(input.instance_id)),
             instance=LicenseKeyInstance.from_model,
+        )
+
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: replaces a key's value (e.g. after it leaked). The old value "
+        "stops validating at once; activated devices stay with the license under the new "
+        "value; the customer sees the new key in the portal and is emailed it; the webhook "
+        "event license_key.rotated carries it. userErrors: NOT_FOUND, INVALID_STATE.",
+    )
+    async def rotate_license_key(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RotateLicenseKeyInput, strawberry.argument(description="The key to rotate.")
+        ],
+    ) -> RotateLicenseKeyPayload:
+        return await payload(
+            info,
+            RotateLicenseKeyPayload,
+            lambda: resolve.rotate_license_key(info.context, str(input.license_key_id)),
+            license_key=LicenseKey.from_model,
         )
 
     @strawberry.mutation(

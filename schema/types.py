@@ -116,6 +116,14 @@ class Business(Node):
     portal_settings: PortalSettings = strawberry.field(
         description="What customers may do in the portal, in the caller's mode."
     )
+    portal_return_url: str | None = strawberry.field(
+        description="The default of the portal's 'Back to {name}' link, for portal links made "
+        "without a returnUrl (updateBusiness); null: no such link."
+    )
+    return_url: str | None = strawberry.field(
+        description="Where the portal's 'Back to {name}' link goes for this caller: a portal "
+        "session's returnUrl (from createCustomerPortalSession), else portalReturnUrl."
+    )
 
     @strawberry.field(
         description="How the business takes payments in the caller's mode; null in live mode "
@@ -147,6 +155,8 @@ class Business(Node):
             locale=row.locale,
             branding=Branding.from_values(profile.branding),
             portal_settings=Deferred(_portal_settings, row.id, profile.mode),  # type: ignore[arg-type]
+            portal_return_url=row.portal_return_url,
+            return_url=profile.return_url,
         )
 
 

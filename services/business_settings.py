@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from models import Business
 from services.errors import ServiceError
 from services.scope import Scope
-from services.validation import clean_name, normalize_email
+from services.validation import check_return_url, clean_name, normalize_email
 
 DEFAULT_ACCENT = "#3B4CCA"
 WHITE = "#FFFFFF"
@@ -181,6 +181,7 @@ async def update_business(
     locale: object = UNSET,
     logo_url: object = UNSET,
     accent_color: object = UNSET,
+    portal_return_url: object = UNSET,
 ) -> Business:
     """Every given field changes at once, after all of them are checked; null clears the
     logo and the accent colour (the portal's defaults)."""
@@ -208,6 +209,12 @@ async def update_business(
         changes["accent_color"] = (
             normalize_accent_color(accent_color)
             if isinstance(accent_color, str) and accent_color
+            else None
+        )
+    if portal_return_url is not UNSET:
+        changes["portal_return_url"] = (
+            check_return_url(portal_return_url, ["portalReturnUrl"])
+            if isinstance(portal_return_url, str) and portal_return_url
             else None
         )
     async with in_transaction():

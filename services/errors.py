@@ -47,8 +47,11 @@ class RateLimited(ServiceError):
 class LinkExpired(ServiceError):
     code = "LINK_EXPIRED"
 
-    def __init__(self) -> None:
+    def __init__(self, business_id: str | None = None) -> None:
         super().__init__("This link has expired or was already used. Ask for a new one.")
+        # For one of our links that was used or has expired: whose portal it opened, so that
+        # the page can offer a new sign-in link there. None for an unknown token.
+        self.business_id = business_id
 
 
 class Unauthenticated(ServiceError):

@@ -10,11 +10,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+import mailers
 from models import (
+    Business,
+    Customer,
     LicenseKey,
     LicenseKeyInstance,
     LicenseKeyStatus,
@@ -25,12 +29,17 @@ from models import (
 )
 from models.clock import now
 from models.ids import well_formed
+from services.customer_mail import email_customer
 from services.errors import NotFound, ServiceError
 from services.events import record_event
+from services.outbox import notify_worker
 from services.pagination import OrmPageQuery, Page, keyset_page
 from services.scope import Scope
 from services.sql import Row
 from services.validation import clean_name
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 _KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to copy by hand
 ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED, SubscriptionStatus.FAILED)
@@ -114,6 +123,54 @@ async def issue_license_key(
 
 
 # The merchant and the customer, within their scope
+
+
+async def rotate_license_key(settings: Settings, scope: Scope, key_id: str) -> LicenseKey:
+    """A new key value for the same license: the old value stops validating at once, the
+    activated devices (instances) stay with the license and so with the new value. The
+    customer is emailed the new key; the webhook event `license_key.rotated` carries it.
+    Status, limit and expiry stay as they are. Two rotations at the same moment: the second
+    one's conditional update finds the old value gone and it answers INVALID_STATE."""
+    async with in_transaction():
+        key = await get_license_key(scope, key_id)
+        old_value = key.key
+        new_value = new_license_key(key.mode)
+        won = await LicenseKey.filter(id=key.id, key=old_value).update(key=new_value)
+        if won != 1:
+            raise ServiceError(
+                "The key was changed at the same moment; try again.",
+                code="INVALID_STATE",
+                field=["licenseKeyId"],
+                retryable=True,
+            )
+        await key.refresh_from_db()
+        customer = await Customer.get(id=key.customer_id)
+        business = await Business.get(id=key.business_id)
+        product = await Product.get(id=key.product_id)
+        await record_event(
+            key.business_id,
+            key.mode,
+            "license_key.rotated",
+            {
+                "id": key.id,
+                "key": key.key,
+                "customer_id": key.customer_id,
+                "product_id": key.product_id,
+                "subscription_id": key.subscription_id,
+                "instances_count": key.instances_count,
+            },
+        )
+        await email_customer(
+            settings,
+            customer,
+            business,
+            mailers.license_key_rotated,
+            topic="license_key_rotated",
+            product_name=product.name,
+            license_key=key.key,
+        )
+    notify_worker()
+    return key
 
 
 async def get_license_key(scope: Scope, key_id: str) -> LicenseKey:
@@ -263,6 +320,12 @@ async def _current_status(key: LicenseKey) -> LicenseKeyStatus:
     )
 
 
+def _inactive() -> ServiceError:
+    return ServiceError(
+        "This license key is disabled or has expired.", code="LICENSE_KEY_INACTIVE", field=["key"]
+    )
+
+
 @dataclass(frozen=True)
 class Validation:
     valid: bool
@@ -272,20 +335,24 @@ class Validation:
 async def activate_license_key(value: str, name: str) -> LicenseKeyInstance:
     key = await _key_by_value(value)
     if await _current_status(key) != LicenseKeyStatus.ACTIVE:
-        raise ServiceError(
-            "This license key is disabled or has expired.",
-            code="LICENSE_KEY_INACTIVE",
-            field=["key"],
-        )
+        raise _inactive()
     name = clean_name(name or "", field=["name"]) or "Unnamed device"
     async with in_transaction():
         # A conditional update counts the activation: of concurrent activations, only as many
-        # as the limit allows win, on SQLite and on PostgreSQL alike.
-        counted = LicenseKey.filter(id=key.id)
+        # as the limit allows win, on SQLite and on PostgreSQL alike. It also says again that
+        # the key is on and not past its expiry, so a key the merchant disables or expires
+        # while this runs is not activated either.
+        at = now()
+        counted = LicenseKey.filter(id=key.id, disabled=False).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+        )
         if key.activations_limit is not None:
             counted = counted.filter(instances_count__lt=F("activations_limit"))
         won = await counted.update(instances_count=F("instances_count") + 1)
         if won != 1:
+            await key.refresh_from_db()
+            if status_of(key.disabled, key.expires_at, None) != LicenseKeyStatus.ACTIVE:
+                raise _inactive()
             raise ServiceError(
                 "This license key has reached its activation limit.",
                 code="ACTIVATION_LIMIT_REACHED",

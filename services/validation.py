@@ -53,10 +53,29 @@ def clean_name(value: str, field: list[str] | None = None, max_length: int = 200
     return cleaned
 
 
-def check_return_url(value: str) -> str:
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def check_return_url(value: str, field: list[str] | None = None) -> str:
+    """Where the portal's "Back to …" link may go: an absolute https URL, or http on this
+    machine (localhost, for a merchant's development setup). No credentials in it, no spaces
+    or control characters, at most 2000 characters. Only ever taken from the merchant (their
+    API key), never from a customer's request, so the link is no open redirect."""
+    error = ServiceError(
+        "Use an absolute https URL (http only for localhost), at most 2000 characters.",
+        code="INVALID_URL",
+        field=field or ["returnUrl"],
+    )
+    if len(value) > 2000 or any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in value):
+        raise error
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or len(value) > 2000:
-        raise ServiceError(
-            "returnUrl must be an absolute http(s) URL.", code="INVALID_URL", field=["returnUrl"]
-        )
-    return value
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018  (a malformed port raises)
+    except ValueError as exc:
+        raise error from exc
+    if not host or parts.username is not None or parts.password is not None:
+        raise error
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS):
+        return value
+    raise error

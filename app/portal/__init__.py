@@ -1,6 +1,7 @@
 """The hosted customer portal: static-link login, the landing page of a link, the overview,
-subscriptions (cancel, undo, the payment method and paying what is owed), invoices, license
-keys, the profile, signing out. Live under `/…`, test mode under `/test/…`."""
+subscriptions (cancel, undo, the payment method and paying what is owed), invoices, the
+payment history, license keys, the profile, signing out. Live under `/…`, test mode under
+`/test/…`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.portal import (
     licenses,
     pauses,
     payment,
+    payment_history,
     plans,
     subscriptions,
 )
@@ -48,6 +50,7 @@ def page_routes() -> list[Route]:
             Route(f"{sub}/confirmation", payment.confirmation, methods=["GET"]),
             Route(f"{sub}/authenticate", payment.authenticate, methods=BOTH),
             Route(f"{prefix}/portal/invoices", invoices.invoice_list, methods=["GET"]),
+            Route(f"{prefix}/portal/payments", payment_history.payment_history, methods=["GET"]),
             Route(
                 f"{prefix}/portal/billing-details",
                 billing_details.billing_details,

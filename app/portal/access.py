@@ -23,6 +23,7 @@ from app.portal.core import (
     mode_of,
     prefix_of,
     remembered_business,
+    safe_business_id,
     with_logo_origin,
 )
 from app.portal.i18n import negotiate
@@ -79,6 +80,7 @@ async def signed_in(
         branding=branding,
         business_id=business["id"],
         support_email=business["supportEmail"],
+        return_url=business["returnUrl"],
         signed_in=True,
         section=section,
         allowed=business["portalSettings"],
@@ -148,26 +150,28 @@ async def session_page(request: Request) -> Response:
         request,
         response,
         "mutation($input: SignInInput!) { signIn(input: $input) "
-        "{ sessionToken userErrors { code } } }",
+        "{ sessionToken businessId userErrors { code } } }",
         {"input": {"token": token, "mode": page.mode.name}},
     )
     if data["signIn"]["userErrors"]:
-        return await expired_page(request)
+        # The link's own business when signIn knows it (any device), else this browser's last.
+        return await expired_page(request, safe_business_id(data["signIn"]["businessId"]))
     return response
 
 
-async def _new_link_page(request: Request) -> Page:
-    """A page framed for the business whose portal this browser used before, if any: its
-    template offers to email a new sign-in link for it (the static login page's request)."""
-    business_id = remembered_business(request)
+async def _new_link_page(request: Request, business_id: str | None = None) -> Page:
+    """A page framed for the link's business (when signIn named it) or else the business
+    whose portal this browser used before, if any: its template offers to email a new
+    sign-in link for it (the static login page's request)."""
+    business_id = business_id or remembered_business(request)
     try:
         return await branded_page(request, business_id)
     except PageError:
         return anonymous_page(request)
 
 
-async def expired_page(request: Request) -> Response:
-    return (await _new_link_page(request)).render("expired.html", 410)
+async def expired_page(request: Request, business_id: str | None = None) -> Response:
+    return (await _new_link_page(request, business_id)).render("expired.html", 410)
 
 
 async def session_ended(request: Request) -> Response:

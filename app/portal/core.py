@@ -27,6 +27,7 @@ CSRF_COOKIE = "portal_csrf"
 BUSINESS_COOKIE = "portal_business"
 BUSINESS_ID = re.compile(r"bus_[0-9a-z]{1,36}")
 COLOR = re.compile(r"#[0-9A-F]{6}")
+RETURN_URL = re.compile(r"https?://[^\s\\]+\Z")
 ORIGIN = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?")
 
 BRANDING_FIELDS = "name locale logoUrl accentColor accentContrastColor linkColor"
@@ -38,7 +39,7 @@ ALLOWED_FIELDS = (
 )
 # Every signed-in page asks for this along with its own fields.
 FRAME_FIELDS = (
-    f"business {{ id supportEmail portalLoginUrl branding {{ {BRANDING_FIELDS} }} "
+    f"business {{ id supportEmail portalLoginUrl returnUrl branding {{ {BRANDING_FIELDS} }} "
     f"portalSettings {{ {ALLOWED_FIELDS} }} }} "
     "me { locale }"
 )
@@ -124,6 +125,9 @@ class Page:
     branding: dict[str, Any] | None = None
     business_id: str | None = None
     support_email: str | None = None
+    # The "Back to {business}" link of signed-in pages: the session's returnUrl or the
+    # business's default, both checked by the API when the merchant set them.
+    return_url: str | None = None
     signed_in: bool = False
     section: str | None = None
     status: int = 200
@@ -192,6 +196,15 @@ class Page:
     @property
     def logo_url(self) -> str | None:
         return str(self.branding["logoUrl"]) if self.branding and self.branding["logoUrl"] else None
+
+    @property
+    def back_link(self) -> str | None:
+        """The return link, when it is one a page may show: checked on the way in, and its
+        scheme checked again here because this text becomes an href."""
+        url = self.return_url
+        if url and RETURN_URL.match(url):
+            return url
+        return None
 
     @property
     def branding_stylesheet(self) -> str | None:

@@ -6,7 +6,7 @@ from models.clock import now
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_plan_changes')]
+    dependencies = [('models', '0009_return_links')]
 
     initial = False
 

@@ -158,18 +158,16 @@ async def _use_link(token: str, purposes: tuple[LinkPurpose, ...], mode: Mode | 
         raise LinkExpired()
     at = now()
     link = await LoginLink.get_or_none(token_hash=token_hash(token))
-    if (
-        link is None
-        or link.purpose not in purposes
-        or link.used_at is not None
-        or link.expires_at <= at
-        or (mode is not None and link.mode != mode)
-    ):
+    if link is None or link.purpose not in purposes or (mode is not None and link.mode != mode):
         raise LinkExpired()
+    # A real link of this kind, used or out of date: its business may be told (the token
+    # was sent to the customer; it says nothing about any other address).
+    if link.used_at is not None or link.expires_at <= at:
+        raise LinkExpired(link.business_id)
     # A conditional update: of two requests with the same token, exactly one wins.
     won = await LoginLink.filter(id=link.id, used_at__isnull=True).update(used_at=at)
     if won != 1:
-        raise LinkExpired()
+        raise LinkExpired(link.business_id)
     return link
 
 

@@ -24,6 +24,8 @@ class Principal:
     customer_id: str | None = None
     session_id: str | None = None
     api_key_id: str | None = None
+    # A portal session's: the returnUrl its link was made with (read with the session row).
+    return_url: str | None = None
 
     @property
     def caller_id(self) -> str | None:

@@ -74,6 +74,7 @@ SHOWN: dict[type[Model], tuple[str, ...]] = {
         "subscription_id",
         "invoice_id",
         "payment_method_id",
+        "product_id",
         "status",
         "amount",
         "currency",

@@ -3,7 +3,7 @@
 A query for a customer's subscriptions that also asks for each one's product, card and amount
 owed would otherwise read a page and then load those by id. Here a list names the relations the
 query wants (`related`), and the page's one SELECT LEFT JOINs them (product and card of a
-subscription; subscription of an invoice; invoice, subscription and card of a payment) and
+subscription; subscription of an invoice; invoice, subscription, card and product of a payment) and
 computes the amount owed as a subquery. Each related object comes back as a typed row under its
 name, or None where the row has none.
 """
@@ -72,6 +72,7 @@ PAYMENTS = ListPlan(
         Join("invoice", Invoice, "invoice_id"),
         Join("subscription", Subscription, "subscription_id"),
         Join("payment_method", PaymentMethod, "payment_method_id"),
+        Join("product", Product, "product_id"),
     ),
 )
 

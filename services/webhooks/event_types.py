@@ -34,6 +34,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "subscription.expired",
     "subscription.updated",
     "license_key.created",
+    "license_key.rotated",
     "customer.created",
     "customer.updated",
     "payment_method.added",

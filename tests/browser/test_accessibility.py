@@ -198,6 +198,7 @@ def test_every_page_has_no_serious_accessibility_violations(
             f"?payment={data.payment_id}",
         ),
         ("invoices", "/test/portal/invoices"),
+        ("payments", "/test/portal/payments"),
         ("license-keys", "/test/portal/license-keys"),
         ("profile", "/test/portal/profile"),
     ):

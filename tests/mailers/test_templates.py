@@ -55,6 +55,10 @@ def every_message(locale: str) -> Iterator[mailers.EmailMessage]:
     yield mailers.subscription_resumed(
         **CUSTOMER, product_name="Pro plan", next_billing_date=EXPIRES, locale=locale
     )
+    yield mailers.license_key_rotated(
+        **CUSTOMER, product_name="Editor <Pro>", license_key="TEST-ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2",
+        locale=locale,
+    )  # fmt: skip
     for reason in ("failing", "gone"):
         yield mailers.webhook_endpoint_disabled(
             to="help@acme.test", business_name="Acme & Co", url="https://hooks.example/x?a=1&b=2",
