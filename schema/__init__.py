@@ -18,6 +18,7 @@ from schema.customer import Customer
 from schema.extensions import is_unexpected, schema_extensions
 from schema.invoicing import InvoicingMutation
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
+from schema.live import Live
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.messages import safe_message
 from schema.nodes import NodeQuery
@@ -102,6 +103,7 @@ def build_schema(introspection: bool = True, plans: bool = True) -> strawberry.S
     built = PortalSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Live,
         types=[
             Business,
             Customer,

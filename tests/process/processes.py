@@ -22,9 +22,11 @@ PORTAL = [sys.executable, "-m", "app.cli"]
 def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
-        PORTAL_VAR_DIR=str(tmp_path / "var"),
-        PORTAL_DATABASE_URL=f"sqlite://{tmp_path}/portal.sqlite3",
-        **extra,
+        {
+            "PORTAL_VAR_DIR": str(tmp_path / "var"),
+            "PORTAL_DATABASE_URL": f"sqlite://{tmp_path}/portal.sqlite3",
+            **extra,  # a test may name another database
+        }
     )
     return env
 

@@ -1,0 +1,44 @@
+"""The subscription root, `Live` (`Subscription` is the billing type): what a client can follow
+as it happens, over the `graphql-transport-ws` protocol on /graphql."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import live as resolve
+from resolvers.context import Context
+from schema.billing_types import Payment
+from schema.permissions import SIGNED_IN
+
+
+@strawberry.type(
+    name="Live",
+    description="What can be followed as it happens: a websocket on /graphql speaking "
+    "graphql-transport-ws. The credential goes in the connection_init payload as "
+    '{"authorization": "Bearer <API key or portal session token>"}, or (for the hosted pages) '
+    "the portal_session cookie of the upgrade request from the portal's own origin. Queries and "
+    "mutations are answered over HTTP only.",
+)
+class Live:
+    @strawberry.subscription(
+        permission_classes=SIGNED_IN,
+        description="The payment's customer (portal session) or its business's API key of the "
+        "same mode: the payment as it is now, then again each time its status changes, until "
+        "a final status (SUCCEEDED, FAILED, CANCELLED), after which the subscription completes; "
+        "a payment already final is sent once. Works across server processes (PostgreSQL "
+        "LISTEN/NOTIFY, or Redis when PORTAL_REDIS_URL is set). Another customer's or "
+        "business's payment is NOT_FOUND, exactly like an id that does not exist.",
+    )
+    async def payment_updated(
+        self,
+        info: Info[Context, None],
+        payment_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The payment to follow (pay_…).")
+        ],
+    ) -> AsyncGenerator[Payment, None]:
+        async for payment in resolve.payment_updated(info.context, str(payment_id)):
+            yield Payment.from_model(payment, info.context)
