@@ -7,12 +7,14 @@ from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from resolvers import live as resolve
 from resolvers.context import Context
 from schema.billing_types import Payment
 from schema.permissions import SIGNED_IN
+from services.errors import ServiceError
 
 
 @strawberry.type(
@@ -40,5 +42,10 @@ class Live:
             strawberry.ID, strawberry.argument(description="The payment to follow (pay_…).")
         ],
     ) -> AsyncGenerator[Payment, None]:
-        async for payment in resolve.payment_updated(info.context, str(payment_id)):
-            yield Payment.from_model(payment, info.context)
+        try:
+            async for payment in resolve.payment_updated(info.context, str(payment_id)):
+                yield Payment.from_model(payment, info.context)
+        except ServiceError as error:
+            # The schema's ErrorCodes extension sees a subscription's start, not its events:
+            # the code goes with the error here (NOT_FOUND, exactly as a query answers it).
+            raise GraphQLError(error.message, extensions={"code": error.code}) from None

@@ -138,7 +138,12 @@ def servers(tmp_path: Path, count: int, **env: str) -> Iterator[list[RunningServ
 
 def new_business(server: RunningServer, name: str, **env: str) -> tuple[str, str]:
     made = run_portal(
-        server.tmp_path, "create-business", name, "--support-email", "help@example.com", "--json",
+        server.tmp_path,
+        "create-business",
+        name,
+        "--support-email",
+        "help@example.com",
+        "--json",
         **env,
     )
     assert made.returncode == 0, made.stderr
@@ -248,9 +253,7 @@ async def _changed_on_one_seen_on_other(
                 message = await socket.receive()
                 assert message["type"] == "next", message
                 assert message["payload"]["data"]["paymentUpdated"]["status"] == "SUCCEEDED"
-                assert message["payload"]["data"]["paymentUpdated"]["invoice"] == {
-                    "status": "PAID"
-                }
+                assert message["payload"]["data"]["paymentUpdated"]["invoice"] == {"status": "PAID"}
                 assert await socket.receive() == {"id": operation, "type": "complete"}
 
 
@@ -261,7 +264,6 @@ async def test_a_change_on_one_postgresql_server_reaches_a_client_of_another(
         env = {"PORTAL_DATABASE_URL": database_url, "PORTAL_STRIPE_API_BASE": localstripe.url}
         with servers(tmp_path, 2, **env) as (changing, listening):
             await _changed_on_one_seen_on_other(changing, listening, stripe_lab, **env)
-            assert "LISTEN" not in changing.log_text() or True
 
 
 async def test_redis_carries_the_change_between_two_servers(
@@ -309,6 +311,8 @@ async def test_a_single_sqlite_server_tells_its_own_clients(
                 operation = await socket.subscribe(PAYMENT_UPDATED, {"id": paid["id"]})
                 assert await statuses_until_complete(socket, operation) == ["SUCCEEDED"]
 
+        await _refused_alike(server, stripe_lab, **env)
+
 
 def _refusal(message: dict[str, Any], operation: str) -> dict[str, Any]:
     """What a refused subscription answers: one error, no data, nothing else."""
@@ -322,49 +326,44 @@ def _refusal(message: dict[str, Any], operation: str) -> dict[str, Any]:
     return {"message": error["message"], "code": error["extensions"]["code"]}
 
 
-async def test_other_tenants_and_customers_are_refused_alike(
-    tmp_path: Path, localstripe: LocalStripe, stripe_lab: StripeLab
-) -> None:
-    env = {
-        "PORTAL_DATABASE_URL": f"sqlite://{tmp_path}/portal.sqlite3",
-        "PORTAL_STRIPE_API_BASE": localstripe.url,
-    }
-    with servers(tmp_path, 1, **env) as (server,):
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            acme = await stripe_shop(http, server, "Acme", **env)
-            _, globex_key = new_business(server, "Globex", **env)
-            ann = await create_customer(acme.gql, acme.key, "ann@example.com")
-            bob = await create_customer(acme.gql, acme.key, "bob@example.com")
-            bobs_session = await session_for(acme.gql, acme.key, bob)
-            payment_id = (await waiting_payment(acme, stripe_lab, ann))["payment"]["id"]
+async def _refused_alike(server: RunningServer, stripe_lab: StripeLab, **env: str) -> None:
+    """Another business's key, another customer's session and an unknown id get the same
+    NOT_FOUND; no credential is UNAUTHENTICATED; a wrong one closes the connection (4403)."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        acme = await stripe_shop(http, server, "Acme", **env)
+        _, globex_key = new_business(server, "Globex", **env)
+        ann = await create_customer(acme.gql, acme.key, "ann@example.com")
+        bob = await create_customer(acme.gql, acme.key, "bob@example.com")
+        bobs_session = await session_for(acme.gql, acme.key, bob)
+        payment_id = (await waiting_payment(acme, stripe_lab, ann))["payment"]["id"]
 
-            refusals = []
-            for token, wanted in (
-                (globex_key, payment_id),  # another business's key
-                (bobs_session, payment_id),  # another customer's session
-                (acme.key, "pay_doesnotexist000000"),  # an id that does not exist
-            ):
-                async with live_socket(server, token) as socket:
-                    operation = await socket.subscribe(PAYMENT_UPDATED, {"id": wanted})
-                    refusals.append(_refusal(await socket.receive(), operation))
-                    assert await socket.receive() == {"id": operation, "type": "complete"}
-            assert refusals == [{"message": "No such payment.", "code": "NOT_FOUND"}] * 3
+        refusals = []
+        for token, wanted in (
+            (globex_key, payment_id),  # another business's key
+            (bobs_session, payment_id),  # another customer's session
+            (acme.key, "pay_doesnotexist000000"),  # an id that does not exist
+        ):
+            async with live_socket(server, token) as socket:
+                operation = await socket.subscribe(PAYMENT_UPDATED, {"id": wanted})
+                refusals.append(_refusal(await socket.receive(), operation))
+                assert await socket.receive() == {"id": operation, "type": "complete"}
+        assert refusals == [{"message": "No such payment.", "code": "NOT_FOUND"}] * 3
 
-            # No credential: UNAUTHENTICATED; a wrong one closes the connection (4403).
-            async with live_socket(server, None) as socket:
-                operation = await socket.subscribe(PAYMENT_UPDATED, {"id": payment_id})
-                assert _refusal(await socket.receive(), operation)["code"] == "UNAUTHENTICATED"
-            url = server.url.replace("http://", "ws://") + "/graphql"
-            async with connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
-                await connection.send(
-                    json.dumps(
-                        {
-                            "type": "connection_init",
-                            "payload": {"authorization": "Bearer sk_test_wrong"},
-                        }
-                    )
+        # No credential: UNAUTHENTICATED; a wrong one closes the connection (4403).
+        async with live_socket(server, None) as socket:
+            operation = await socket.subscribe(PAYMENT_UPDATED, {"id": payment_id})
+            assert _refusal(await socket.receive(), operation)["code"] == "UNAUTHENTICATED"
+        url = server.url.replace("http://", "ws://") + "/graphql"
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
+            await connection.send(
+                json.dumps(
+                    {
+                        "type": "connection_init",
+                        "payload": {"authorization": "Bearer sk_test_wrong"},
+                    }
                 )
-                with pytest.raises(ConnectionClosed) as closed:
-                    await connection.recv()
-                assert closed.value.rcvd is not None
-                assert closed.value.rcvd.code == 4403
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await connection.recv()
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4403

@@ -56,7 +56,7 @@ class RunningServer:
 @contextmanager
 def running_server(tmp_path: Path, **extra: str) -> Iterator[RunningServer]:
     """`portal serve` on a free port (the database migrated first), its output in a file."""
-    assert run_portal(tmp_path, "migrate").returncode == 0
+    assert run_portal(tmp_path, "migrate", **extra).returncode == 0
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / f"server-{port}.log"
