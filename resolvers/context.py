@@ -101,6 +101,12 @@ class Context:
         self.loaders = Loaders()
 
     @property
+    def over_websocket(self) -> bool:
+        """A graphql-transport-ws connection (Strawberry sets its connection_init payload
+        before any operation runs on it)."""
+        return self.connection_params is not None
+
+    @property
     def caller_id(self) -> str:
         caller = self.principal.caller_id
         assert caller is not None

@@ -3,12 +3,14 @@ as it happens, over the `graphql-transport-ws` protocol on /graphql."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
+from strawberry.types.graphql import OperationType
 
 from resolvers import live as resolve
 from resolvers.context import Context
@@ -49,3 +51,33 @@ class Live:
             # The schema's ErrorCodes extension sees a subscription's start, not its events:
             # the code goes with the error here (NOT_FOUND, exactly as a query answers it).
             raise GraphQLError(error.message, extensions={"code": error.code}) from None
+
+
+class OneTransportEach(SchemaExtension):
+    """Subscriptions over the websocket, queries and mutations over HTTP: each where its limits
+    live (HTTP has the request timeout, body limit and access log; a websocket has none of
+    them, and HTTP has no way to stream events). The other way round is a clear
+    BAD_USER_INPUT before anything runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            subscription = context.operation_type == OperationType.SUBSCRIPTION
+            over_websocket = bool(getattr(context.context, "over_websocket", False))
+            if subscription and not over_websocket:
+                context.result = _refused(
+                    "Subscriptions are served over a websocket on /graphql "
+                    "(graphql-transport-ws), not over HTTP."
+                )
+            elif over_websocket and not subscription:
+                context.result = _refused(
+                    "Over the websocket only subscriptions are served; send queries and "
+                    "mutations over HTTP (POST /graphql)."
+                )
+        yield
+
+
+def _refused(message: str) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})]
+    )

@@ -349,6 +349,27 @@ async def _refused_alike(server: RunningServer, stripe_lab: StripeLab, **env: st
                 assert await socket.receive() == {"id": operation, "type": "complete"}
         assert refusals == [{"message": "No such payment.", "code": "NOT_FOUND"}] * 3
 
+        # Each operation over its own transport, and the websocket keeps the query limits.
+        over_http = await acme.gql.error(PAYMENT_UPDATED, {"id": payment_id}, token=acme.key)
+        assert over_http["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "websocket" in over_http["message"]
+        async with live_socket(server, acme.key) as socket:
+            operation = await socket.subscribe("{ business { id } }", {})
+            refused = _refusal(await socket.receive(), operation)
+            assert refused["code"] == "BAD_USER_INPUT"
+            assert "over HTTP" in refused["message"]
+            assert await socket.receive() == {"id": operation, "type": "complete"}
+            deep = "creditNoteFor { " * 10 + "id" + " }" * 10
+            too_deep = (
+                "subscription($id: ID!) { paymentUpdated(paymentId: $id) { invoice { %s } } }"
+            )
+            operation = await socket.subscribe(too_deep % deep, {"id": payment_id})
+            refused_deep = await socket.receive()
+            assert refused_deep["type"] == "error", refused_deep
+            assert [e["extensions"]["code"] for e in refused_deep["payload"]] == [
+                "QUERY_TOO_COMPLEX"
+            ], refused_deep
+
         # No credential: UNAUTHENTICATED; a wrong one closes the connection (4403).
         async with live_socket(server, None) as socket:
             operation = await socket.subscribe(PAYMENT_UPDATED, {"id": payment_id})
