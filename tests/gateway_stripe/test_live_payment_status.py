@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -22,6 +23,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from conftest import Templates
 from support import GraphQLClient, create_customer, create_product, session_for
 from tests.process.processes import RunningServer, run_portal, running_server
 
@@ -196,12 +198,20 @@ async def confirm(shop: Shop, payment_id: str) -> str:
     return str(data["confirmPayment"]["payment"]["status"])
 
 
+def sqlite_database(templates: Templates, tmp_path: Path) -> str:
+    """A copy of the migrated template: `portal migrate` then finds nothing to do."""
+    shutil.copyfile(templates.sqlite_file, tmp_path / "portal.sqlite3")
+    return f"sqlite://{tmp_path}/portal.sqlite3"
+
+
 @asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
+async def postgres_database(templates: Templates) -> AsyncIterator[str]:
+    if templates.postgres_db is None:
+        pytest.skip(templates.postgres_error or "PostgreSQL is not among the test databases")
     name = f"portal_live_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates.postgres_db}"')
     finally:
         await admin.close()
     try:
@@ -258,20 +268,20 @@ async def _changed_on_one_seen_on_other(
 
 
 async def test_a_change_on_one_postgresql_server_reaches_a_client_of_another(
-    tmp_path: Path, localstripe: LocalStripe, stripe_lab: StripeLab
+    tmp_path: Path, templates: Templates, localstripe: LocalStripe, stripe_lab: StripeLab
 ) -> None:
-    async with postgres_database() as database_url:
+    async with postgres_database(templates) as database_url:
         env = {"PORTAL_DATABASE_URL": database_url, "PORTAL_STRIPE_API_BASE": localstripe.url}
         with servers(tmp_path, 2, **env) as (changing, listening):
             await _changed_on_one_seen_on_other(changing, listening, stripe_lab, **env)
 
 
 async def test_redis_carries_the_change_between_two_servers(
-    tmp_path: Path, localstripe: LocalStripe, stripe_lab: StripeLab
+    tmp_path: Path, templates: Templates, localstripe: LocalStripe, stripe_lab: StripeLab
 ) -> None:
     # Two processes on one SQLite file: only Redis can tell the second of the first's change.
     env = {
-        "PORTAL_DATABASE_URL": f"sqlite://{tmp_path}/portal.sqlite3",
+        "PORTAL_DATABASE_URL": sqlite_database(templates, tmp_path),
         "PORTAL_STRIPE_API_BASE": localstripe.url,
         "PORTAL_REDIS_URL": REDIS_URL,
     }
@@ -280,10 +290,10 @@ async def test_redis_carries_the_change_between_two_servers(
 
 
 async def test_a_single_sqlite_server_tells_its_own_clients(
-    tmp_path: Path, localstripe: LocalStripe, stripe_lab: StripeLab
+    tmp_path: Path, templates: Templates, localstripe: LocalStripe, stripe_lab: StripeLab
 ) -> None:
     env = {
-        "PORTAL_DATABASE_URL": f"sqlite://{tmp_path}/portal.sqlite3",
+        "PORTAL_DATABASE_URL": sqlite_database(templates, tmp_path),
         "PORTAL_STRIPE_API_BASE": localstripe.url,
     }
     with servers(tmp_path, 1, **env) as (server,):
