@@ -14,9 +14,9 @@ from strawberry.types.graphql import OperationType
 
 from resolvers import live as resolve
 from resolvers.context import Context
+from resolvers.types import ServiceError
 from schema.billing_types import Payment
 from schema.permissions import SIGNED_IN
-from services.errors import ServiceError
 
 
 @strawberry.type(
