@@ -23,7 +23,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import Templates
+from conftest import Portal, Templates
+from services.businesses import NewBusiness
 from support import GraphQLClient, create_customer, create_product, session_for
 from tests.process.processes import RunningServer, run_portal, running_server
 
@@ -99,9 +100,10 @@ class LiveSocket:
 
 @asynccontextmanager
 async def live_socket(
-    server: RunningServer, token: str | None, headers: dict[str, str] | None = None
+    server: RunningServer | str, token: str | None, headers: dict[str, str] | None = None
 ) -> AsyncIterator[LiveSocket]:
-    url = server.url.replace("http://", "ws://") + "/graphql"
+    base = server if isinstance(server, str) else server.url
+    url = base.replace("http://", "ws://") + "/graphql"
     async with connect(
         url, subprotocols=["graphql-transport-ws"], additional_headers=headers or {}
     ) as connection:  # type: ignore[list-item]
@@ -398,3 +400,38 @@ async def _refused_alike(server: RunningServer, stripe_lab: StripeLab, **env: st
                 await connection.recv()
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 4403
+
+
+async def test_stripe_s_webhook_and_a_failed_authentication_are_pushed_as_they_happen(
+    stripe_portal: tuple[Portal, str], shop: tuple[Portal, NewBusiness], stripe_lab: StripeLab
+) -> None:
+    """In one process, on SQLite and on PostgreSQL (LISTEN/NOTIFY through the app's own
+    connection): the change comes from Stripe's webhook, which nobody waits for, and from
+    confirmPayment after the customer failed 3-D Secure."""
+    portal, acme = shop
+    _, url = stripe_portal
+    gql_shop = Shop(acme.business.id, acme.test_api_key, portal.gql)
+    customer_id = await create_customer(portal.gql, acme.test_api_key, "dee@example.com")
+    session = await session_for(portal.gql, acme.test_api_key, customer_id)
+
+    paid = await waiting_payment(gql_shop, stripe_lab, customer_id)
+    async with live_socket(url, session) as socket:
+        operation = await socket.subscribe(PAYMENT_UPDATED, {"id": paid["payment"]["id"]})
+        assert (await socket.receive())["payload"]["data"]["paymentUpdated"]["status"] == (
+            "REQUIRES_ACTION"
+        )
+        # localstripe sends payment_intent.succeeded to our webhook a second later.
+        await stripe_lab.authenticate(paid["nextAction"]["clientSecret"])
+        assert await statuses_until_complete(socket, operation) == ["SUCCEEDED"]
+
+    failed = await waiting_payment(gql_shop, stripe_lab, customer_id)
+    async with live_socket(url, acme.test_api_key) as socket:
+        operation = await socket.subscribe(PAYMENT_UPDATED, {"id": failed["payment"]["id"]})
+        first = (await socket.receive())["payload"]["data"]["paymentUpdated"]
+        assert first["status"] == "REQUIRES_ACTION"
+        await stripe_lab.authenticate(failed["nextAction"]["clientSecret"], success=False)
+        assert await confirm(gql_shop, failed["payment"]["id"]) == "FAILED"
+        message = await socket.receive()
+        assert message["payload"]["data"]["paymentUpdated"]["status"] == "FAILED"
+        assert message["payload"]["data"]["paymentUpdated"]["failureCode"]
+        assert await socket.receive() == {"id": operation, "type": "complete"}
