@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from conftest import Portal, Templates
 from services.businesses import NewBusiness
@@ -423,6 +423,31 @@ async def test_stripe_s_webhook_and_a_failed_authentication_are_pushed_as_they_h
         # localstripe sends payment_intent.succeeded to our webhook a second later.
         await stripe_lab.authenticate(paid["nextAction"]["clientSecret"])
         assert await statuses_until_complete(socket, operation) == ["SUCCEEDED"]
+
+    # The hosted pages' way in: the portal_session cookie of the upgrade (or its Authorization
+    # header), from the portal's own origin; another site's page cannot use the cookie.
+    waiting = await waiting_payment(gql_shop, stripe_lab, customer_id)
+    for headers in (
+        {"Cookie": f"portal_session={session}"},
+        {"Authorization": f"Bearer {session}"},
+    ):
+        async with live_socket(url, None, headers) as socket:
+            operation = await socket.subscribe(PAYMENT_UPDATED, {"id": waiting["payment"]["id"]})
+            now = (await socket.receive())["payload"]["data"]["paymentUpdated"]
+            assert now["status"] == "REQUIRES_ACTION"
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    with pytest.raises(InvalidStatus):
+        async with connect(
+            ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            origin="http://elsewhere.example",  # type: ignore[arg-type]
+            additional_headers=cookie,
+        ):
+            pass
+    # The same business's live key sees none of its test payments.
+    async with live_socket(url, acme.live_api_key) as socket:
+        operation = await socket.subscribe(PAYMENT_UPDATED, {"id": waiting["payment"]["id"]})
+        assert _refusal(await socket.receive(), operation)["code"] == "NOT_FOUND"
 
     failed = await waiting_payment(gql_shop, stripe_lab, customer_id)
     async with live_socket(url, acme.test_api_key) as socket:
