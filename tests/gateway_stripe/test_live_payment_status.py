@@ -427,10 +427,8 @@ async def test_stripe_s_webhook_and_a_failed_authentication_are_pushed_as_they_h
     # The hosted pages' way in: the portal_session cookie of the upgrade (or its Authorization
     # header), from the portal's own origin; another site's page cannot use the cookie.
     waiting = await waiting_payment(gql_shop, stripe_lab, customer_id)
-    for headers in (
-        {"Cookie": f"portal_session={session}"},
-        {"Authorization": f"Bearer {session}"},
-    ):
+    cookie = {"Cookie": f"portal_session={session}"}
+    for headers in (cookie, {"Authorization": f"Bearer {session}"}):
         async with live_socket(url, None, headers) as socket:
             operation = await socket.subscribe(PAYMENT_UPDATED, {"id": waiting["payment"]["id"]})
             now = (await socket.receive())["payload"]["data"]["paymentUpdated"]
