@@ -220,7 +220,18 @@ def configure(settings: Settings) -> str:
     previous, _broker = _broker, broker_for(settings)
     if previous.hub.watchers:
         previous.hub.wake_all()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # no loop, so nothing of the previous one was opened in this one
+    else:
+        closing = loop.create_task(previous.close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
     return _broker.kind
+
+
+_closing: set[asyncio.Task[None]] = set()
 
 
 async def close() -> None:
@@ -294,6 +305,10 @@ async def watch(
         yield payment
         last = payment.status
         while last in OPEN_STATUSES:
+            try:
+                await broker.listen()  # again, after a lost connection
+            except Exception as exc:
+                logger.warning("listening over %s failed: %s", broker.kind, exc)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(poll_seconds):
                     await event.wait()

@@ -382,6 +382,11 @@ async def _refused_alike(server: RunningServer, stripe_lab: StripeLab, **env: st
                 "QUERY_TOO_COMPLEX"
             ], refused_deep
 
+            # The cost limit holds too: one event of this could be a million fields.
+            costly = "creditNotes { " * 5 + "lines { description }" + " }" * 5
+            operation = await socket.subscribe(too_deep % costly, {"id": payment_id})
+            assert _refusal(await socket.receive(), operation)["code"] == "QUERY_TOO_COMPLEX"
+
         # No credential: UNAUTHENTICATED; a wrong one closes the connection (4403).
         async with live_socket(server, None) as socket:
             operation = await socket.subscribe(PAYMENT_UPDATED, {"id": payment_id})
