@@ -235,7 +235,12 @@ _closing: set[asyncio.Task[None]] = set()
 
 
 async def close() -> None:
-    await _broker.close()
+    """Gives back the broker's connections (at shutdown); the process is in-process only then."""
+    global _broker
+    closing, _broker = _broker, _Broker()
+    if closing.hub.watchers:
+        closing.hub.wake_all()
+    await closing.close()
 
 
 # Changes recorded inside `transaction()`: announced once it commits.
@@ -305,6 +310,10 @@ async def watch(
         yield payment
         last = payment.status
         while last in OPEN_STATUSES:
+            if broker is not _broker:  # reconfigured or closed: follow the current broker
+                broker.hub.remove(payment_id, event)
+                broker = _broker
+                event = broker.hub.add(payment_id)
             try:
                 await broker.listen()  # again, after a lost connection
             except Exception as exc:
