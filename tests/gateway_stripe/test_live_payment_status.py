@@ -364,6 +364,15 @@ async def _refused_alike(server: RunningServer, stripe_lab: StripeLab, **env: st
                 "QUERY_TOO_COMPLEX"
             ], refused_deep
 
+            # A document that does not validate: its errors, each with a code.
+            operation = await socket.subscribe(
+                "subscription($id: ID!) { paymentUpdated(paymentId: $id) { nonsense } }",
+                {"id": payment_id},
+            )
+            invalid = await socket.receive()
+            assert invalid["type"] == "error", invalid
+            assert [e["extensions"]["code"] for e in invalid["payload"]] == ["BAD_USER_INPUT"]
+
             # The cost limit holds too: one event of this could be a million fields.
             costly = "creditNotes { " * 5 + "lines { description }" + " }" * 5
             operation = await socket.subscribe(too_deep % costly, {"id": payment_id})
