@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from app.auth import client_ip, principal_of_token, resolve_principal
@@ -49,6 +50,9 @@ class PortalGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=True,
+            # The current protocol only: the older subscriptions-transport-ws ("graphql-ws")
+            # is deprecated by its own authors, and only this one is tested here.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
         self.limiter = limiter

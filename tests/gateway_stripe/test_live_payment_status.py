@@ -438,6 +438,12 @@ async def test_stripe_s_webhook_and_a_failed_authentication_are_pushed_as_they_h
             additional_headers=cookie,
         ):
             pass
+    # Only graphql-transport-ws is spoken (not the deprecated subscriptions-transport-ws).
+    async with connect(ws_url, subprotocols=["graphql-ws"]) as legacy:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed) as closed:
+            await legacy.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4406
     # The same business's live key sees none of its test payments.
     async with live_socket(url, acme.live_api_key) as socket:
         operation = await socket.subscribe(PAYMENT_UPDATED, {"id": waiting["payment"]["id"]})
