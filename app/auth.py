@@ -36,6 +36,11 @@ async def resolve_principal(
             token = None
     if token is None:
         return ANONYMOUS
+    return await principal_of_token(settings, token)
+
+
+async def principal_of_token(settings: Settings, token: str) -> Principal:
+    """A bearer token's principal: an API key's merchant, a session's customer, or INVALID."""
     if token.startswith("sk_"):
         key = await authenticate_api_key(token)
         if key is None:

@@ -34,10 +34,15 @@ async def migrate_database(database_url: str) -> None:
 
 
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    from services import payment_updates
+
     await Tortoise.init(config=tortoise_config(settings.database_url))
+    # A payment settled here (billing-run) is announced to the servers' paymentUpdated watchers.
+    payment_updates.configure(settings)
     try:
         return await work()
     finally:
+        await payment_updates.close()
         await Tortoise.close_connections()
 
 

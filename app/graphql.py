@@ -11,14 +11,19 @@ from cross_web import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
-from app.auth import client_ip, resolve_principal
+from app.auth import client_ip, principal_of_token, resolve_principal
 from app.persisted import PersistedDocuments
 from app.settings import Settings
 from resolvers.context import Context
 from schema.extensions import is_token_limit
 from schema.messages import safe_message
+from services.access.principal import PrincipalKind
 from services.ratelimit import RateLimiter
 
 
@@ -47,6 +52,9 @@ class PortalGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=True,
+            # The current protocol only: the older subscriptions-transport-ws ("graphql-ws")
+            # is deprecated by its own authors, and only this one is tested here.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
         self.limiter = limiter
@@ -124,14 +132,35 @@ class PortalGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # The cookie counts only where a cross-site form cannot send it with a request body a
-        # browser would let through: GET queries and JSON POSTs (which need a CORS preflight).
-        allow_cookie = isinstance(request, Request) and (
-            request.method == "GET"
-            or request.headers.get("content-type", "").startswith("application/json")
+        # browser would let through: GET queries and JSON POSTs (which need a CORS preflight),
+        # and websockets, whose upgrade Strawberry refuses from another origin than our own.
+        allow_cookie = isinstance(request, WebSocket) or (
+            isinstance(request, Request)
+            and (
+                request.method == "GET"
+                or request.headers.get("content-type", "").startswith("application/json")
+            )
         )
         return await build_context(
             self.settings, self.limiter, request, response, allow_cookie=allow_cookie
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws's connection_init: a credential in its payload,
+        `{"authorization": "Bearer <API key or session token>"}`, takes the place of the upgrade
+        request's (its Authorization header, or the portal_session cookie). A credential that
+        is not valid closes the socket (4403); none at all leaves the connection anonymous, and
+        each subscription then answers UNAUTHENTICATED."""
+        params = context.connection_params or {}
+        given = params.get("authorization", params.get("Authorization"))
+        if given is not None:
+            scheme, _, token = str(given).partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+            context.principal = await principal_of_token(self.settings, token.strip())
+        if context.principal.kind == PrincipalKind.INVALID:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        return await super().on_ws_connect(context)
 
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
@@ -30,7 +30,7 @@ from app.portal.core import content_security_policy
 from app.portal.templating import PageTemplates
 from app.settings import Settings, settings_from_env
 from schema import build_schema
-from services import outbox
+from services import outbox, payment_updates
 from services.billing.refunds import settle_pending_refunds
 from services.billing.renewals import renew_due_subscriptions
 from services.billing.settlement import settle_stale_payments
@@ -186,11 +186,16 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     mailers.use_templates_dir(settings.templates_dir)
     limiter = RateLimiter(settings.redis_url)
     graphql_app = PortalGraphQL(schema, settings, limiter)
+    # How paymentUpdated hears of changes made by other processes (Redis, PostgreSQL or none).
+    payment_updates.configure(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if not manage_orm:
-            yield
+            try:
+                yield
+            finally:
+                await payment_updates.close()
             return
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             # What start-up loaded (schema, babel data, models) lives as long as the process:
@@ -209,9 +214,12 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await close_stripe_clients()
+                await payment_updates.close()
 
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        # Subscriptions (the `Live` root) over graphql-transport-ws, on the same path.
+        WebSocketRoute("/graphql", graphql_app),
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
         *page_routes(),

@@ -92,11 +92,19 @@ class Context:
     # (an invoice, and the invoice of a payment) is built once. Like the DataLoaders' caches,
     # dropped before each mutation field (`forget_reads`).
     views: dict[tuple[type, str], Any] = field(default_factory=dict)
+    # A websocket's connection_init payload (Strawberry sets it; app/graphql.py reads it).
+    connection_params: dict[str, Any] | None = None
 
     def forget_reads(self) -> None:
         """Drops the views and the DataLoaders' rows read so far (before a mutation field)."""
         self.views.clear()
         self.loaders = Loaders()
+
+    @property
+    def over_websocket(self) -> bool:
+        """A graphql-transport-ws connection (Strawberry sets its connection_init payload
+        before any operation runs on it)."""
+        return self.connection_params is not None
 
     @property
     def caller_id(self) -> str:

@@ -15,9 +15,10 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.billing_types import Invoice, Payment, PaymentMethod, Product, Subscription
 from schema.business_settings import BusinessSettingsMutation, BusinessSettingsQuery
 from schema.customer import Customer
-from schema.extensions import is_unexpected, schema_extensions
+from schema.extensions import is_token_limit, is_unexpected, schema_extensions
 from schema.invoicing import InvoicingMutation
 from schema.licensing import LicenseKey, LicenseKeyInstance, LicensingMutation, LicensingQuery
+from schema.live import Live
 from schema.merchant import MerchantMutation, MerchantQuery
 from schema.messages import safe_message
 from schema.nodes import NodeQuery
@@ -82,8 +83,19 @@ logger = logging.getLogger("portal.graphql")
 class PortalSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Logs unexpected failures only. Strawberry's default logs every error with its
-        message, and a client's malformed card input would put the card number in the log."""
+        message, and a client's malformed card input would put the card number in the log.
+        Over the websocket, where neither the HTTP view nor ErrorCodes sees a refused
+        document's errors, each also gets its code here."""
+        over_websocket = bool(
+            getattr(getattr(execution_context, "context", None), "over_websocket", False)
+        )
         for error in errors:
+            if over_websocket and error.original_error is None:
+                extensions = dict(error.extensions or {})
+                if "code" not in extensions:
+                    too_complex = is_token_limit(error.message)
+                    extensions["code"] = "QUERY_TOO_COMPLEX" if too_complex else "BAD_USER_INPUT"
+                    error.extensions = extensions
             if is_unexpected(error):
                 original = error.original_error
                 assert original is not None
@@ -107,6 +119,7 @@ def build_schema(introspection: bool = True, plans: bool = True) -> strawberry.S
     built = PortalSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Live,
         types=[
             Business,
             Customer,

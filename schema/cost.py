@@ -50,6 +50,7 @@ from graphql import (
 from graphql.execution import ExecutionResult
 from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType as StreamedOperation
 
 logger = logging.getLogger("portal.graphql.cost")
 
@@ -235,14 +236,14 @@ class CostLimit(SchemaExtension):
             cost = cached_cost(context.schema, document, context.operation_name, context.variables)
             logger.debug("operation %s costs %d", context.operation_name or "-", cost)
             if cost > MAX_COST:
-                context.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"This query may cost {cost}; at most {MAX_COST} is allowed. "
-                            "Ask for smaller pages or fewer nested lists.",
-                            extensions={"code": TOO_COMPLEX, "cost": cost, "maxCost": MAX_COST},
-                        )
-                    ],
+                error = GraphQLError(
+                    f"This query may cost {cost}; at most {MAX_COST} is allowed. "
+                    "Ask for smaller pages or fewer nested lists.",
+                    extensions={"code": TOO_COMPLEX, "cost": cost, "maxCost": MAX_COST},
                 )
+                if context.operation_type == StreamedOperation.SUBSCRIPTION:
+                    # Strawberry starts a subscription whatever `result` says; what on_execute
+                    # raises is answered instead. A subscription's cost is one event's.
+                    raise error
+                context.result = ExecutionResult(data=None, errors=[error])
         yield

@@ -29,6 +29,7 @@ from strawberry.extensions import (
 from resolvers.types import ServiceError
 from schema.cost import CostLimit
 from schema.input_text import InputText
+from schema.live import OneTransportEach
 from schema.messages import safe_message
 from schema.query_plans import PlannedQueries
 
@@ -161,6 +162,7 @@ def schema_extensions(*, suggestions: bool = True, plans: bool = True) -> list[A
         ParserCache,
         ValidationCache,
         InputText,
+        OneTransportEach,
         CostLimit,
         *([PlannedQueries] if plans else []),
         MaskUnexpectedErrors,

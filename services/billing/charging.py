@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from models import Customer, Invoice, Payment, PaymentMethod, PaymentStatus, Subscription
 from models.clock import now
+from services import payment_updates
 from services.billing.payment_methods import get_payment_method, store_saved_card
 from services.errors import ServiceError
 from services.payments import idempotency
@@ -194,7 +195,9 @@ async def record_payment_outcome(
 ) -> bool:
     """Moves an open payment (PROCESSING, or waiting for authentication) to the result's
     status, once: False if something else (a concurrent settlement, the processor's webhook)
-    already recorded this outcome or a final one. Call inside step three's transaction."""
+    already recorded this outcome or a final one. Call inside step three's transaction, a
+    `payment_updates.transaction()`: the one place a payment's status changes, and so the one
+    place that announces it (paymentUpdated)."""
     fields: dict[str, Any] = {"updated_at": now()}
     if result.reference:
         fields["gateway_reference"] = result.reference
@@ -216,6 +219,8 @@ async def record_payment_outcome(
     changed = await Payment.filter(id=payment.id, status__in=from_statuses).update(**fields)
     if changed:
         await payment.refresh_from_db()
+        # Watchers of paymentUpdated hear of it once the surrounding transaction commits.
+        await payment_updates.changed(payment.id)
     return changed == 1
 
 

@@ -24,6 +24,7 @@ from models import (
 )
 from models.clock import now
 from models.ids import new_id
+from services import payment_updates
 from services.billing.charging import (
     BillingResult,
     CardInput,
@@ -160,9 +161,10 @@ async def _settle_earlier_attempt(
 
 async def _release(subscription: Subscription, payment: Payment) -> None:
     """Gives up a payment that was never sent to the gateway, and its claim."""
-    await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(
+    if await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(
         status=PaymentStatus.CANCELLED, updated_at=now()
-    )
+    ):
+        await payment_updates.changed(payment.id)
     await Subscription.filter(id=subscription.id, charging_payment_id=payment.id).update(
         charging_payment_id=None
     )
@@ -244,7 +246,7 @@ async def _pay_and_reactivate(
             result = ChargeResult.failed(refused.code, refused.message)
         else:
             if kept.method is None:  # the bank wants to see the customer: nothing to do yet
-                async with in_transaction():
+                async with payment_updates.transaction():
                     await _release(subscription, payment)
                 return BillingResult(subscription=subscription, client_secret=kept.client_secret)
             source = PaymentSource(method=kept.method)
@@ -279,7 +281,7 @@ async def finish_reactivation(
     customer_id = subscription.customer_id
     product = await Product.get(id=subscription.product_id)
     at = now()
-    async with in_transaction():
+    async with payment_updates.transaction():
         outcome = result or ChargeResult(ChargeStatus.SUCCEEDED)
         if not await record_payment_outcome(payment, outcome, method):
             return None  # settled already

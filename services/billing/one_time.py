@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from models import Invoice, InvoiceStatus, Payment, PaymentMethod, Product
 from models.clock import now
 from models.ids import new_id
+from services import payment_updates
 from services.billing.charging import (
     BillingResult,
     CardInput,
@@ -115,7 +116,7 @@ async def finish_one_time(
     """Step three of createPayment (also run by settlement after a crash)."""
     scope = Scope(payment.business_id, payment.mode)
     customer_id: str = payment.customer_id
-    async with in_transaction():
+    async with payment_updates.transaction():
         if not await record_payment_outcome(payment, result, method):
             return None  # settled already
         if not result.final:

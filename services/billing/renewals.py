@@ -19,6 +19,7 @@ from models import (
 )
 from models.clock import now
 from models.ids import new_id
+from services import payment_updates
 from services.billing.charging import (
     PaymentSource,
     charge_source,
@@ -195,7 +196,7 @@ async def finish_renewal(
     """Step three of a renewal (also run by settlement after a crash): a new period and a PAID
     invoice, or ON_HOLD with the invoice OPEN and an email with a fresh portal link."""
     at = now()
-    async with in_transaction():
+    async with payment_updates.transaction():
         if not await record_payment_outcome(payment, result, None):
             return None  # settled already
         if result.status == ChargeStatus.PROCESSING:

@@ -24,6 +24,7 @@ from models import (
 )
 from models.clock import now
 from models.ids import new_id, well_formed
+from services import payment_updates
 from services.billing.charging import (
     BillingResult,
     CardInput,
@@ -201,7 +202,7 @@ async def finish_first_charge(
     scope = Scope(subscription.business_id, subscription.mode)
     customer_id: str = subscription.customer_id
     at = now()
-    async with in_transaction():
+    async with payment_updates.transaction():
         if not await record_payment_outcome(payment, result, method):
             return None  # settled already
         if not result.final:

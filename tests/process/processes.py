@@ -22,9 +22,11 @@ PORTAL = [sys.executable, "-m", "app.cli"]
 def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
-        PORTAL_VAR_DIR=str(tmp_path / "var"),
-        PORTAL_DATABASE_URL=f"sqlite://{tmp_path}/portal.sqlite3",
-        **extra,
+        {
+            "PORTAL_VAR_DIR": str(tmp_path / "var"),
+            "PORTAL_DATABASE_URL": f"sqlite://{tmp_path}/portal.sqlite3",
+            **extra,  # a test may name another database
+        }
     )
     return env
 
@@ -54,7 +56,7 @@ class RunningServer:
 @contextmanager
 def running_server(tmp_path: Path, **extra: str) -> Iterator[RunningServer]:
     """`portal serve` on a free port (the database migrated first), its output in a file."""
-    assert run_portal(tmp_path, "migrate").returncode == 0
+    assert run_portal(tmp_path, "migrate", **extra).returncode == 0
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / f"server-{port}.log"
