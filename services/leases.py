@@ -1,0 +1,53 @@
+"""Named leases: a piece of work held by one worker at a time, across any number of processes.
+
+A lease is a row (name, owner, claimed_until). It is taken when it does not exist (an insert; the
+primary key lets one insert win) or when it has run out (a conditional update: only the update
+that still finds it expired changes it), renewed by its owner, and deleted when released. A
+worker that crashes keeps nothing for longer than the lease: another takes it over once it has
+run out. Works the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError, TransactionManagementError
+from tortoise.transactions import in_transaction
+
+from models import JobLease
+from models.clock import now
+
+
+def new_owner() -> str:
+    """A fresh owner token (one per worker pass or lane)."""
+    return secrets.token_hex(16)
+
+
+async def claim(name: str, owner: str, seconds: float) -> bool:
+    """Takes the lease `name` for `seconds` if nobody holds it or its holder's time ran out;
+    True when taken. A lease we hold already is not taken again (use `renew`)."""
+    at = now()
+    until = at + timedelta(seconds=seconds)
+    try:
+        # In its own transaction, so a lost race leaves no aborted transaction behind.
+        async with in_transaction():
+            await JobLease.create(name=name, owner=owner, claimed_until=until)
+        return True
+    except (IntegrityError, TransactionManagementError):
+        pass  # it exists: take it over only if it has run out
+    taken = await JobLease.filter(name=name, claimed_until__lt=at).update(
+        owner=owner, claimed_until=until
+    )
+    return taken == 1
+
+
+async def renew(name: str, owner: str, seconds: float) -> bool:
+    """Extends our lease; False when it is no longer ours (it ran out and was taken)."""
+    until = now() + timedelta(seconds=seconds)
+    return bool(await JobLease.filter(name=name, owner=owner).update(claimed_until=until))
+
+
+async def release(name: str, owner: str) -> None:
+    """Gives the lease up (if it is still ours)."""
+    await JobLease.filter(name=name, owner=owner).delete()
