@@ -10,7 +10,7 @@ run out. Works the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError, TransactionManagementError
 from tortoise.transactions import in_transaction
@@ -24,28 +24,31 @@ def new_owner() -> str:
     return secrets.token_hex(16)
 
 
-async def claim(name: str, owner: str, seconds: float) -> bool:
+async def claim(name: str, owner: str, seconds: float) -> datetime | None:
     """Takes the lease `name` for `seconds` if nobody holds it or its holder's time ran out;
-    True when taken. A lease we hold already is not taken again (use `renew`)."""
+    returns when it runs out, or None when someone else holds it. A lease we hold already is
+    not taken again (use `renew`)."""
     at = now()
     until = at + timedelta(seconds=seconds)
     try:
         # In its own transaction, so a lost race leaves no aborted transaction behind.
         async with in_transaction():
             await JobLease.create(name=name, owner=owner, claimed_until=until)
-        return True
+        return until
     except (IntegrityError, TransactionManagementError):
         pass  # it exists: take it over only if it has run out
     taken = await JobLease.filter(name=name, claimed_until__lt=at).update(
         owner=owner, claimed_until=until
     )
-    return taken == 1
+    return until if taken == 1 else None
 
 
-async def renew(name: str, owner: str, seconds: float) -> bool:
-    """Extends our lease; False when it is no longer ours (it ran out and was taken)."""
+async def renew(name: str, owner: str, seconds: float) -> datetime | None:
+    """Extends our lease; returns when it runs out now, or None when it is no longer ours (it
+    ran out and was taken)."""
     until = now() + timedelta(seconds=seconds)
-    return bool(await JobLease.filter(name=name, owner=owner).update(claimed_until=until))
+    renewed = await JobLease.filter(name=name, owner=owner).update(claimed_until=until)
+    return until if renewed else None
 
 
 async def release(name: str, owner: str) -> None:

@@ -124,7 +124,8 @@ async def run_due_tasks(
     for task in due:
         if stop is not None and stop.is_set():
             break
-        if not await _claim(task.id, now(), owner, lease_seconds):
+        at = now()
+        if not await _claim(task.id, at, owner, at + timedelta(seconds=lease_seconds)):
             continue
         handler = handlers.get(task.topic)
         try:
@@ -160,14 +161,14 @@ def notify_worker() -> None:
 Deliver = Callable[[OutboxMessage], Awaitable[None]]
 
 
-async def _claim(message_id: str, at: datetime, owner: str, lease_seconds: float) -> bool:
-    """Leases a due message to `owner`: only while it is PENDING and not leased (or its lease
-    ran out, e.g. its worker crashed)."""
+async def _claim(message_id: str, at: datetime, owner: str, until: datetime) -> bool:
+    """Leases a due message to `owner` until `until`: only while it is PENDING and not leased
+    (or its lease ran out, e.g. its worker crashed)."""
     claimed = await OutboxMessage.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=at),
         id=message_id,
         status=OutboxStatus.PENDING,
-    ).update(locked_until=at + timedelta(seconds=lease_seconds), claim_token=owner)
+    ).update(locked_until=until, claim_token=owner)
     return claimed == 1
 
 
@@ -206,6 +207,15 @@ async def deliver_due_messages(
     return delivered
 
 
+def _due(at: datetime) -> Any:
+    return OutboxMessage.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=at),
+        kind=OutboxKind.EMAIL,
+        status=OutboxStatus.PENDING,
+        next_attempt_at__lte=at,
+    )
+
+
 async def _deliver_pass(
     secret_key: str,
     mail: MailTransport,
@@ -215,57 +225,63 @@ async def _deliver_pass(
     lease_seconds: float,
     stop: asyncio.Event | None,
 ) -> tuple[int, int]:
-    at = now()
-    due = (
-        await OutboxMessage.filter(
-            Q(locked_until__isnull=True) | Q(locked_until__lt=at),
-            kind=OutboxKind.EMAIL,
-            status=OutboxStatus.PENDING,
-            next_attempt_at__lte=at,
-        )
-        .order_by("next_attempt_at", "created_at")
-        .limit(limit)
-    )
-    lanes: dict[str, list[OutboxMessage]] = {}
+    due = await _due(now()).order_by("next_attempt_at", "created_at").limit(limit)
+    lanes: dict[str, OutboxMessage] = {}
     for message in due:
-        lanes.setdefault(_recipient_key(message), []).append(message)
+        lanes.setdefault(_recipient_key(message), message)
     sessions = asyncio.Semaphore(max(concurrency, 1))
     box = secret_box(secret_key)
 
-    async def lane(recipient: str, messages: list[OutboxMessage]) -> int:
+    async def lane(recipient: str, first: OutboxMessage) -> int:
         async with sessions:
             if stop is not None and stop.is_set():
                 return 0
-            ordered = sorted(messages, key=lambda m: (m.created_at, m.id))
             return await _deliver_lane(
-                recipient, ordered, box, mail, message_id_domain, lease_seconds, stop
+                recipient, first, box, mail, message_id_domain, lease_seconds, stop
             )
 
-    counts = await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
+    counts = await asyncio.gather(*(lane(key, row) for key, row in lanes.items()))
     return len(due), sum(counts)
 
 
 async def _deliver_lane(
     recipient: str,
-    messages: list[OutboxMessage],
+    first: OutboxMessage,
     box: SecretBox,
     mail: MailTransport,
     message_id_domain: str,
     lease_seconds: float,
     stop: asyncio.Event | None,
 ) -> int:
+    """Sends one recipient's due messages in the order they were written, holding the
+    recipient's lease. A message is leased until the same moment as the recipient, so when a
+    crashed lane's recipient lease has run out, its messages' leases have too, and the next
+    lane finds them all (and sends them in order)."""
     owner = new_owner()
     lease = "mail:" + hashlib.sha256(recipient.encode()).hexdigest()[:40]
-    if not await leases.claim(lease, owner, lease_seconds):
+    until = await leases.claim(lease, owner, lease_seconds)
+    if until is None:
         return 0  # another lane (maybe in another process) is sending to this recipient
     delivered = 0
     try:
+        if first.recipient is None:
+            messages = [first]
+        else:
+            # Read again under the lease: what is due for this recipient now, in order.
+            messages = list(
+                await _due(now())
+                .filter(recipient__iexact=first.recipient)
+                .order_by("created_at", "id")
+                .limit(BATCH)
+            )
         for index, message in enumerate(messages):
             if stop is not None and stop.is_set():
                 break
-            if index and not await leases.renew(lease, owner, lease_seconds):
-                break  # our lease ran out and was taken: the rest is someone else's now
-            if not await _claim(message.id, now(), owner, lease_seconds):
+            if index:
+                until = await leases.renew(lease, owner, lease_seconds)
+                if until is None:
+                    break  # our lease ran out and was taken: the rest is someone else's now
+            if not await _claim(message.id, now(), owner, until):
                 continue  # sent or leased meanwhile
             try:
                 email = EmailMessage(**json.loads(box.open(message.payload or "")))
