@@ -132,7 +132,7 @@ def start_server(tmp_path: Path, name: str, *args: str, **extra: str) -> PortalP
         tmp_path, name, "serve", "--port", str(port), *args, **{"PORTAL_PUBLIC_URL": url, **extra}
     )
     server.url = url
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a busy machine starts slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
