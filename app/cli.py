@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request's URL at INFO; a webhook URL may carry the receiver's token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     settings = settings_from_env()
     # Commands that email (billing run, demo) use the merchant's templates, as the server does.

@@ -185,10 +185,11 @@ async def until(
     while time.monotonic() < deadline:
         result = condition()
         if result if isinstance(result, bool) else await result:
-            print(f"{what}: {time.monotonic() - deadline + seconds:.2f} s")
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}\n" + "\n".join(p.log_text() for p in logs))
+    raise AssertionError(
+        f"not within {seconds} s: {what}\n" + "\n".join(p.log_text() for p in logs)
+    )
 
 
 async def enqueue_mails(portal: Portal, recipients: list[str], rounds: int) -> list[str]:
@@ -247,7 +248,9 @@ async def test_two_workers_and_a_killed_one_do_every_job_once(
     event_ids = []
     for number in range(30):
         async with in_transaction():
-            event = await record_event(acme.business.id, Mode.TEST, "customer.created", {"n": number})
+            event = await record_event(
+                acme.business.id, Mode.TEST, "customer.created", {"n": number}
+            )
         event_ids.append(event.id)
 
     # The first worker takes work, delivers some of it, and is killed with more in flight.
@@ -261,9 +264,8 @@ async def test_two_workers_and_a_killed_one_do_every_job_once(
 
         # Everything answered is recorded before the kill: what follows is in flight only.
         async def recorded() -> bool:
-            return (
-                await sent_mails() == len(smtp.messages)
-                and await delivered_webhooks() == len(receiver.taken)
+            return await sent_mails() == len(smtp.messages) and await delivered_webhooks() == len(
+                receiver.taken
             )
 
         await until(recorded, 10, "answered work recorded", running)
@@ -307,7 +309,7 @@ async def test_mail_goes_out_over_several_smtp_sessions_in_order_per_recipient(
         running.append(worker)
         await until(lambda: len(smtp.messages) == len(subjects), 30, "all sent", running)
     took = max(end for _, end in smtp.spans) - min(start for start, _ in smtp.spans)
-    # 16 mails × 0.4 s over 4 sessions: about 1.6 s (one session would take 6.4 s).
+    # 16 mails of 0.4 s each over 4 sessions: about 1.6 s (one session would take 6.4 s).
     assert smtp.most_in_flight == 4
     assert 1.5 < took < 3.2, took
     assert Counter(smtp.subjects()) == Counter(subjects)
@@ -327,40 +329,6 @@ async def test_sigterm_lets_a_job_under_way_finish(portal: Portal, smtp: SlowMai
         assert await asyncio.to_thread(worker.wait) == 0, worker.log_text()
     assert smtp.subjects() == [subject]
     assert await sent_mails() == 1  # recorded, so no other worker sends it again
-
-
-async def test_sigterm_lets_a_request_under_way_finish(
-    portal: Portal, smtp: SlowMailCatcher
-) -> None:
-    """A client still uploading its request when the server is told to stop gets its answer."""
-    with processes() as running:
-        server = await asyncio.to_thread(
-            start_server, portal.settings.var_dir.parent, "server", **worker_env(portal, smtp)
-        )
-        running.append(server)
-        assert server.url is not None
-        port = int(server.url.rsplit(":", 1)[1])
-        body = b'{"query": "{ __typename }"}'
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(
-                b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/json\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body[:10]
-            )
-            await asyncio.sleep(0.3)  # the request is under way
-            server.signal(signal.SIGTERM)
-            await asyncio.sleep(0.5)
-            assert server.process.poll() is None  # still finishing the request
-            sock.sendall(body[10:])
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-        assert answer.startswith(b"HTTP/1.1 200"), answer
-        assert b'"__typename":"Query"' in answer.replace(b" ", b"")
-        # uvicorn exits by the signal it was sent, once it has shut down gracefully.
-        assert await asyncio.to_thread(server.wait) in (0, -signal.SIGTERM), server.log_text()
-        assert "Application shutdown complete" in server.log_text()
 
 
 def redis_reachable() -> bool:
@@ -424,9 +392,11 @@ async def test_web_processes_without_jobs_share_rate_limits_through_redis(
         await until(lambda: len(smtp.to(email)) == 3, 30, "the three sign-in mails", running)
 
 
-async def test_serve_runs_several_http_worker_processes(
+async def test_several_http_processes_and_sigterm_lets_a_request_under_way_finish(
     portal: Portal, smtp: SlowMailCatcher
 ) -> None:
+    """`serve --workers 2` answers from two processes; on SIGTERM a client still uploading its
+    request gets its answer before the server stops."""
     env = worker_env(portal, smtp, PORTAL_REDIS_URL=REDIS_URL)
     with processes() as running:
         server = await asyncio.to_thread(
@@ -441,7 +411,29 @@ async def test_serve_runs_several_http_worker_processes(
                 assert response.json() == {"data": {"__typename": "Query"}}
         await until(
             lambda: server.log_text().count("Application startup complete") == 2,
-            20,
-            "two worker processes",
+            30,
+            "two HTTP worker processes",
             running,
         )
+        assert server.url is not None
+        port = int(server.url.rsplit(":", 1)[1])
+        body = b'{"query": "{ __typename }"}'
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body[:10]
+            )
+            await asyncio.sleep(0.3)  # the request is under way
+            server.signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            assert server.process.poll() is None  # still finishing the request
+            sock.sendall(body[10:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert b'"__typename":"Query"' in answer.replace(b" ", b"")
+        assert await asyncio.to_thread(server.wait) == 0, server.log_text()
+        assert server.log_text().count("Application shutdown complete") == 2
