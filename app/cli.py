@@ -83,7 +83,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "proxy_headers": False,
         # On SIGTERM: stop accepting, let requests under way finish for up to this long, then
         # the lifespan gives the jobs the same grace (app/jobs.Jobs.stop).
-        "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace_seconds)),
     }
     if args.workers > 1:
         # Each worker process builds the app from the environment, as `portal serve` would.

@@ -57,6 +57,7 @@ async def billing_pass(settings: Settings) -> None:
     steps: list[tuple[str, Any]] = [
         ("settling stale payments", settle_stale_payments),
         ("settling pending refunds", settle_pending_refunds),
+        ("purging old leases", lambda _: leases.purge()),
     ]
     for what, step in steps:
         try:

@@ -54,3 +54,8 @@ async def renew(name: str, owner: str, seconds: float) -> datetime | None:
 async def release(name: str, owner: str) -> None:
     """Gives the lease up (if it is still ours)."""
     await JobLease.filter(name=name, owner=owner).delete()
+
+
+async def purge(older_than: timedelta = timedelta(days=1)) -> int:
+    """Deletes leases that ran out long ago (left by workers that died holding them)."""
+    return await JobLease.filter(claimed_until__lt=now() - older_than).delete()

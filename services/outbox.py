@@ -240,8 +240,19 @@ async def _deliver_pass(
                 recipient, first, box, mail, message_id_domain, lease_seconds, stop
             )
 
-    counts = await asyncio.gather(*(lane(key, row) for key, row in lanes.items()))
-    return len(due), sum(counts)
+    results = await asyncio.gather(
+        *(lane(key, row) for key, row in lanes.items()), return_exceptions=True
+    )
+    delivered = 0
+    for result in results:
+        if isinstance(result, asyncio.CancelledError):
+            raise result
+        if isinstance(result, BaseException):
+            # One lane's database hiccup must not stop the others; its leases run out.
+            logger.error("outbox lane failed", exc_info=result)
+            continue
+        delivered += result
+    return len(due), delivered
 
 
 async def _deliver_lane(

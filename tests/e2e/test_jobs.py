@@ -36,6 +36,13 @@ async def test_a_lease_is_held_by_one_owner_until_it_runs_out(portal: Portal) ->
     await leases.release("job", "late")
     assert not await JobLease.filter(name="job").exists()
 
+    # A lease left by a worker that died is purged a day after it ran out.
+    assert await leases.claim("left", holder, 10) is not None
+    clock.advance(timedelta(hours=23))
+    assert await leases.purge() == 0
+    clock.advance(timedelta(hours=2))
+    assert await leases.purge() == 1
+
 
 async def test_the_billing_pass_runs_once_per_lease_across_schedulers(portal: Portal) -> None:
     stop = asyncio.Event()
