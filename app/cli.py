@@ -58,6 +58,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     _prepare_sqlite(settings)
     if args.no_jobs:
         settings = replace(settings, run_workers=False)

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +30,7 @@ from services import outbox
 from services.businesses import NewBusiness
 from services.events import record_event
 from support import CREATE_CUSTOMER, MailCatcher
-from tests.process.processes import PortalProcess, start_portal, start_server
+from tests.process.processes import PortalProcess, run_portal, start_portal, start_server
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -437,3 +438,16 @@ async def test_several_http_processes_and_sigterm_lets_a_request_under_way_finis
         assert b'"__typename":"Query"' in answer.replace(b" ", b"")
         assert await asyncio.to_thread(server.wait) == 0, server.log_text()
         assert server.log_text().count("Application shutdown complete") == 2
+
+
+def test_several_web_processes_in_production_need_redis(tmp_path: Path) -> None:
+    production = {
+        "PORTAL_ENV": "production",
+        "PORTAL_SECRET_KEY": "k" * 40,
+        "PORTAL_PUBLIC_URL": "https://portal.example.com",
+        "PORTAL_SMTP_URL": "smtp://127.0.0.1:2525",
+    }
+    refused = run_portal(tmp_path, "serve", "--workers", "2", **production)
+    assert refused.returncode == 2
+    assert "several processes need PORTAL_REDIS_URL" in refused.stderr
+    assert run_portal(tmp_path, "serve", "--workers", "0").returncode == 2
