@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_invoicing_tax')]
+    dependencies = [('models', '0012_trusted_documents')]
 
     initial = False
 
