@@ -1,4 +1,4 @@
-"""`portal`: serve, migrate, create-business, demo."""
+"""`portal`: serve, worker, migrate, create-business, demo."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from tortoise import Tortoise
 import mailers
 from app.db import tortoise_config
 from app.settings import Settings, settings_from_env
+
+logger = logging.getLogger("portal")
 
 
 def _prepare_sqlite(settings: Settings) -> None:
@@ -58,18 +63,71 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     _prepare_sqlite(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="info",
+    if args.no_jobs:
+        settings = replace(settings, run_workers=False)
+        # The worker processes of `--workers N` read their settings from the environment.
+        os.environ["PORTAL_RUN_JOBS"] = "0"
+    if args.workers > 1 and not settings.redis_url:
+        message = (
+            "several processes need PORTAL_REDIS_URL: without it each keeps its own rate-limit "
+            "counts, and a client gets the limit once per process"
+        )
+        if settings.production:
+            print(f"error: {message}", file=sys.stderr)
+            return 2
+        logger.warning("%s", message)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
         # Our AccessLog writes the access log with tokens and signatures redacted.
-        access_log=False,
+        "access_log": False,
         # Only PORTAL_TRUSTED_PROXIES may set the client address (app/auth.client_ip);
         # uvicorn's own proxy handling would believe X-Forwarded-For from loopback.
-        proxy_headers=False,
-    )
+        "proxy_headers": False,
+        # On SIGTERM: stop accepting, let requests under way finish for up to this long, then
+        # the lifespan gives the jobs the same grace (app/jobs.Jobs.stop).
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace_seconds)),
+    }
+    if args.workers > 1:
+        # Each worker process builds the app from the environment, as `portal serve` would.
+        uvicorn.run("app.main:app_from_env", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the jobs only (outbox, webhook deliveries, billing), until SIGTERM or SIGINT; then
+    finishes the work under way (or releases it) and exits."""
+    from app.jobs import Jobs
+    from services.payments.stripe_gateway import close_clients
+
+    _prepare_sqlite(settings)
+
+    async def run() -> None:
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        jobs = Jobs(settings)
+        try:
+            jobs.start()
+            logger.info("worker started (SMTP sessions: %d)", settings.smtp_concurrency)
+            await stop.wait()
+            logger.info("worker stopping: finishing the jobs under way")
+        finally:
+            await jobs.stop()
+            await close_clients()
+            await Tortoise.close_connections()
+        logger.info("worker stopped")
+
+    asyncio.run(run())
     return 0
 
 
@@ -132,7 +190,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="HTTP worker processes (uvicorn); more than one needs PORTAL_REDIS_URL",
+    )
+    serve.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="answer requests only; `portal worker` runs the jobs (also PORTAL_RUN_JOBS=0)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser(
+        "worker", help="run the jobs only: outbox, webhook deliveries, billing runs"
+    )
+    worker.set_defaults(func=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
@@ -158,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request's URL at INFO; a webhook URL may carry the receiver's token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     settings = settings_from_env()
     # Commands that email (billing run, demo) use the merchant's templates, as the server does.

@@ -8,7 +8,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,19 +24,21 @@ from app.db import tortoise_config
 from app.gateway_webhooks import gateway_routes
 from app.graphql import PortalGraphQL
 from app.invoices import invoice_routes
+from app.jobs import (  # noqa: F401 (app.main's names of old)
+    Jobs,
+    mail_transport,
+    message_id_domain,
+    run_billing_scheduler,
+    run_outbox_worker,
+)
 from app.portal import page_routes
 from app.portal.core import content_security_policy
 from app.portal.templating import PageTemplates
 from app.settings import Settings, settings_from_env
 from schema import build_schema
-from services import outbox, payment_updates
-from services.billing.refunds import settle_pending_refunds
-from services.billing.renewals import renew_due_subscriptions
-from services.billing.settlement import settle_stale_payments
+from services import payment_updates
 from services.payments.stripe_gateway import close_clients as close_stripe_clients
 from services.ratelimit import RateLimiter
-from services.tasks import task_handlers
-from services.webhooks import delivery as webhook_delivery
 
 logger = logging.getLogger("portal")
 
@@ -202,17 +203,14 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
             # keep it out of full GC passes, which otherwise add tens of ms to slow requests.
             gc.collect()
             gc.freeze()
-            tasks: list[asyncio.Task[Any]] = []
+            jobs = Jobs(settings)
             if settings.run_workers:
-                tasks.append(asyncio.create_task(run_outbox_worker(settings)))
-                tasks.append(asyncio.create_task(webhook_delivery.run_worker(settings)))
-                tasks.append(asyncio.create_task(run_billing_scheduler(settings)))
+                jobs.start()
             try:
                 yield
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                # Requests have finished (uvicorn waits for them); jobs get the grace period.
+                await jobs.stop()
                 await close_stripe_clients()
                 await payment_updates.close()
 
@@ -241,48 +239,6 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     app.state.limiter = limiter
     app.state.templates = PageTemplates(settings.templates_dir)
     return app
-
-
-def mail_transport(settings: Settings) -> mailers.MailTransport:
-    return mailers.transport_from_url(settings.smtp_url, settings.outbox_dir)
-
-
-def message_id_domain(settings: Settings) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(settings.public_url).hostname or "localhost"
-
-
-async def run_outbox_worker(settings: Settings) -> None:
-    await outbox.run_worker(
-        secret_key=settings.secret_key,
-        tasks=task_handlers(settings),
-        mail=mail_transport(settings),
-        message_id_domain=message_id_domain(settings),
-    )
-
-
-async def run_billing_scheduler(settings: Settings, every_seconds: float = 60.0) -> None:
-    """Settles payments and refunds the gateway did not answer, then renews every due
-    subscription, once a minute. Renewals claim each subscription with a
-    conditional update, so several processes can run this side by side."""
-    while True:
-        try:
-            await settle_stale_payments(settings)
-            await settle_pending_refunds(settings)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("settling stale payments or pending refunds failed")
-        try:
-            summary = await renew_due_subscriptions(settings)
-            if summary.renewed or summary.failed or summary.ended:
-                logger.info("billing cycle: %s", summary)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("billing cycle failed")
-        await asyncio.sleep(every_seconds)
 
 
 def app_from_env() -> Starlette:

@@ -97,6 +97,15 @@ def settings_from_env() -> Settings:
         request_timeout_seconds=_seconds(
             os.environ.get("PORTAL_REQUEST_TIMEOUT_SECONDS"), default=15.0
         ),
+        run_workers=_bool(os.environ.get("PORTAL_RUN_JOBS"), default=True),
+        smtp_concurrency=_positive_int(os.environ.get("PORTAL_SMTP_CONCURRENCY"), default=4),
+        job_lease_seconds=_seconds(os.environ.get("PORTAL_JOB_LEASE_SECONDS"), default=120.0)
+        or 120.0,
+        job_poll_seconds=_seconds(os.environ.get("PORTAL_JOB_POLL_SECONDS"), default=1.0) or 1.0,
+        shutdown_grace_seconds=_seconds(
+            os.environ.get("PORTAL_SHUTDOWN_GRACE_SECONDS"), default=30.0
+        )
+        or 30.0,
         stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE", Settings.stripe_api_base).rstrip(
             "/"
         ),

@@ -23,6 +23,7 @@ from models.catalog import Product, TaxCategory, TimeInterval
 from models.customer import Customer
 from models.infra import (
     IdempotencyRecord,
+    JobLease,
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
@@ -65,6 +66,7 @@ __all__ = [
     "InvoiceKind",
     "InvoiceLine",
     "InvoiceStatus",
+    "JobLease",
     "LicenseKey",
     "LicenseKeyInstance",
     "LicenseKeyStatus",

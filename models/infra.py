@@ -69,6 +69,9 @@ class OutboxMessage(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = created_field()
     locked_until = fields.DatetimeField(null=True)
+    # The worker holding the lease until `locked_until`: its outcome is recorded only while the
+    # lease is still its own (a crashed worker's lease runs out and another takes over).
+    claim_token = fields.CharField(max_length=40, null=True)
     last_error = fields.CharField(max_length=500, null=True)
     created_at = created_field()
     sent_at = fields.DatetimeField(null=True)
@@ -93,3 +96,17 @@ class TrustedDocument(Model):
 
     class Meta:
         table = "trusted_document"
+
+
+class JobLease(Model):
+    # A named piece of work held by one worker until `claimed_until`: the periodic billing pass,
+    # or the mail to one recipient (so it leaves in order). Taken with a conditional update
+    # (free or expired), renewed by its owner, deleted when released; a crashed owner's lease
+    # simply runs out.
+
+    name = fields.CharField(max_length=100, primary_key=True)
+    owner = fields.CharField(max_length=40)
+    claimed_until = fields.DatetimeField()
+
+    class Meta:
+        table = "job_lease"

@@ -37,7 +37,19 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # The longest a request may run before it is cut off with 503 (None: no limit).
     request_timeout_seconds: float | None = 15.0
+    # Whether this process runs the jobs (outbox, webhook deliveries, billing): `portal serve`
+    # does by default; `portal serve --no-jobs` (PORTAL_RUN_JOBS=0) leaves them to `portal worker`.
     run_workers: bool = True
+    # Mail goes out over this many SMTP sessions at once per process, in order per recipient.
+    smtp_concurrency: int = 4
+    # How long a worker holds a claimed job: longer than any one job may take (SMTP and webhook
+    # timeouts are 10 and 15 s). A crashed worker's jobs are taken over after this.
+    job_lease_seconds: float = 120.0
+    # How often a worker looks for due jobs it was not told about (another process enqueued them).
+    job_poll_seconds: float = 1.0
+    # On SIGTERM: how long in-flight requests and jobs may take to finish before they are cut
+    # off (a cut-off job's lease is released, so another worker takes it at once).
+    shutdown_grace_seconds: float = 30.0
     # Stripe's API (tests point it at localstripe) and Stripe.js, which the pages load.
     stripe_api_base: str = "https://api.stripe.com"
     stripe_js_url: str = "https://js.stripe.com/v3/"

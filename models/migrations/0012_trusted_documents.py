@@ -6,7 +6,7 @@ from models.clock import now
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_return_links')]
+    dependencies = [('models', '0010_job_leases')]
 
     initial = False
 

@@ -109,7 +109,7 @@ outbox.on_commit_notify(notify_delivery_worker)
 
 
 async def claim_due_deliveries(
-    at: datetime, limit: int = BATCH
+    at: datetime, limit: int = BATCH, lease_seconds: float = CLAIM_SECONDS
 ) -> tuple[str, list[WebhookDelivery]]:
     """Claims up to `limit` due deliveries for this worker; returns its token and the rows."""
     token = secrets.token_hex(16)
@@ -127,7 +127,7 @@ async def claim_due_deliveries(
         if not ids:
             return token, []
         await WebhookDelivery.filter(free, id__in=ids, status=WebhookDeliveryStatus.PENDING).update(
-            locked_until=at + timedelta(seconds=CLAIM_SECONDS), claim_token=token
+            locked_until=at + timedelta(seconds=lease_seconds), claim_token=token
         )
     claimed = await WebhookDelivery.filter(id__in=ids, claim_token=token).order_by(
         "next_attempt_at", "id"
@@ -308,8 +308,20 @@ async def _deliver(
         logger.warning("delivery %s: outcome not recorded", delivery.id, exc_info=True)
 
 
+async def release_claims(token: str) -> None:
+    """Gives back what a worker claimed but did not finish (cut off at shutdown): due at once."""
+    await WebhookDelivery.filter(claim_token=token, status=WebhookDeliveryStatus.PENDING).update(
+        locked_until=None, claim_token=None
+    )
+
+
 async def deliver_due_webhooks(
-    settings: Settings, *, client: httpx.AsyncClient | None = None, batch: int = BATCH
+    settings: Settings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    batch: int = BATCH,
+    lease_seconds: float = CLAIM_SECONDS,
+    stop: asyncio.Event | None = None,
 ) -> PassSummary:
     """One worker pass: fan out new events, then attempt every delivery that is due now."""
     looked_at, created = await fan_out(FAN_OUT_BATCH)
@@ -318,7 +330,9 @@ async def deliver_due_webhooks(
     http = client or new_client()
     try:
         for round_number in range(1, MAX_ROUNDS + 1):
-            token, claimed = await claim_due_deliveries(now(), batch)
+            if stop is not None and stop.is_set():
+                break
+            token, claimed = await claim_due_deliveries(now(), batch, lease_seconds)
             if not claimed:
                 break
             events = {
@@ -329,7 +343,7 @@ async def deliver_due_webhooks(
                 row.id: row
                 for row in await WebhookEndpoint.filter(id__in={d.endpoint_id for d in claimed})
             }
-            await asyncio.gather(
+            deliveries = asyncio.gather(
                 *(
                     _deliver(
                         settings,
@@ -343,6 +357,11 @@ async def deliver_due_webhooks(
                     for delivery in claimed
                 )
             )
+            try:
+                await deliveries
+            except asyncio.CancelledError:
+                await release_claims(token)
+                raise
             if len(claimed) < batch:
                 break
             if round_number == MAX_ROUNDS:
@@ -353,14 +372,22 @@ async def deliver_due_webhooks(
     return summary
 
 
-async def run_worker(settings: Settings, poll_seconds: float = 2.0) -> None:
-    """Runs with the app: delivers what is due, then sleeps until nudged or the next poll."""
+async def run_worker(
+    settings: Settings,
+    poll_seconds: float = 2.0,
+    lease_seconds: float = CLAIM_SECONDS,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Delivers what is due, then sleeps until nudged or the next poll; returns once `stop` is
+    set (after the deliveries under way)."""
     wakeup.event = asyncio.Event()
     async with new_client() as client:
-        while True:
+        while stop is None or not stop.is_set():
             wakeup.event.clear()
             try:
-                summary = await deliver_due_webhooks(settings, client=client)
+                summary = await deliver_due_webhooks(
+                    settings, client=client, lease_seconds=lease_seconds, stop=stop
+                )
                 if summary.more_due:
                     continue
             except asyncio.CancelledError:

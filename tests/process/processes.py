@@ -83,3 +83,65 @@ def running_server(tmp_path: Path, **extra: str) -> Iterator[RunningServer]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@dataclass
+class PortalProcess:
+    """A `portal` command running in the background, its output in a file."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    url: str | None = None
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 15) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_portal(tmp_path: Path, name: str, *args: str, **extra: str) -> PortalProcess:
+    """`portal ARGS…` in the background (no migration: the database is given ready)."""
+    log = tmp_path / f"{name}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*PORTAL, *args],
+            cwd=ROOT,
+            env=portal_env(tmp_path, **extra),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return PortalProcess(process, log)
+
+
+def start_server(tmp_path: Path, name: str, *args: str, **extra: str) -> PortalProcess:
+    """`portal serve ARGS…` on a free port, returned once /healthz answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_portal(
+        tmp_path, name, "serve", "--port", str(port), *args, **{"PORTAL_PUBLIC_URL": url, **extra}
+    )
+    server.url = url
+    deadline = time.monotonic() + 60  # a busy machine starts slowly
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if server.process.poll() is not None:
+            break
+    server.stop()
+    raise AssertionError(f"the server did not start: {server.log_text()}")
