@@ -89,7 +89,8 @@ class PaymentMethod(Model):
 
     class Meta:
         table = "payment_method"
-        indexes = (("business_id", "mode", "customer_id", "created_at"),)
+        # A customer's cards are read by customer id (the DataLoader of `paymentMethods`).
+        indexes = (("customer_id", "created_at", "id"),)
 
 
 class Subscription(Model):
@@ -131,9 +132,11 @@ class Subscription(Model):
     class Meta:
         table = "subscription"
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
             ("status", "next_billing_date"),
+            ("payment_method_id", "status"),
+            ("product_id",),
         )
 
 
@@ -215,9 +218,10 @@ class Invoice(Model):
         table = "invoice"
         unique_together = (("business_id", "mode", "number"),)
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
             ("subscription_id", "status"),
+            ("credit_note_for_id",),
         )
 
 
@@ -239,6 +243,7 @@ class InvoiceLine(Model):
 
     class Meta:
         table = "invoice_line"
+        indexes = (("invoice_id",),)
 
 
 class Payment(Model):
@@ -290,9 +295,13 @@ class Payment(Model):
     class Meta:
         table = "payment"
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
             ("status", "created_at"),
+            ("subscription_id",),
+            ("invoice_id",),
+            ("payment_method_id",),
+            ("product_id",),
         )
 
 
@@ -325,4 +334,8 @@ class Refund(Model):
 
     class Meta:
         table = "refund"
-        indexes = (("business_id", "mode", "created_at"), ("payment_id", "created_at"))
+        indexes = (
+            ("business_id", "mode", "created_at"),
+            ("payment_id", "created_at"),
+            ("credit_note_id",),
+        )

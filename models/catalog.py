@@ -52,4 +52,4 @@ class Product(Model):
 
     class Meta:
         table = "product"
-        indexes = (("business_id", "mode", "created_at"),)
+        indexes = (("business_id", "mode", "created_at", "id"),)
