@@ -113,7 +113,9 @@ def _statements(
     return _Statements(
         first_page=head + order,
         next_page=head + keyset + order,
-        count=f"SELECT COUNT(*) AS n FROM {table} t WHERE {conditions}",  # noqa: S608
+        # At most LIMIT rows counted (services/pagination.py, COUNT_CAP).
+        count=f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} t WHERE {conditions} "  # noqa: S608
+        "LIMIT ?) c",
         parts=tuple(parts),
     )
 
@@ -145,6 +147,6 @@ class JoinedPageQuery:
             typed(model, row)
         return found
 
-    async def count(self) -> int:
-        [row] = await fetch_rows(self.statements.count, self.params)
+    async def count(self, limit: int) -> int:
+        [row] = await fetch_rows(self.statements.count, [*self.params, limit])
         return int(row["n"])
