@@ -151,7 +151,7 @@ async def customer_subscriptions(
     related: Collection[str] = (),
 ) -> Page[Row]:
     return await subscriptions.list_subscriptions(
-        ctx.scope(), customer_id, first, after, status, related
+        ctx.scope(), customer_id, first, after, status, related, ctx.loaders.page_rows.load
     )
 
 
@@ -162,7 +162,9 @@ async def customer_invoices(
     after: str | None,
     related: Collection[str] = (),
 ) -> Page[Row]:
-    return await invoices.list_invoices(ctx.scope(), customer_id, first, after, related)
+    return await invoices.list_invoices(
+        ctx.scope(), customer_id, first, after, related, ctx.loaders.page_rows.load
+    )
 
 
 async def customer_payments(
@@ -172,7 +174,9 @@ async def customer_payments(
     after: str | None,
     related: Collection[str] = (),
 ) -> Page[Row]:
-    return await one_time.list_payments(ctx.scope(), customer_id, first, after, related)
+    return await one_time.list_payments(
+        ctx.scope(), customer_id, first, after, related, ctx.loaders.page_rows.load
+    )
 
 
 async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:
