@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -29,12 +29,15 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from conftest import Portal
-from models import Mode, Product
+from models import Invoice, InvoiceStatus, Mode, Product
+from models.clock import now
 from scripts.dashboard_data import DASHBOARD, seed_customer, seed_products
 from services.businesses import NewBusiness
+from services.customers import create_customer
 from services.licensing import issue_license_key
+from services.pagination import COUNT_CAP
 from services.scope import Scope
-from support import DB_CLIENT_LOGGER, NOT_STATEMENTS, session_for
+from support import DB_CLIENT_LOGGER, NOT_STATEMENTS, recorded_statements, session_for
 
 KEYSET = "(t.created_at, t.id) < "
 
@@ -275,3 +278,44 @@ async def test_every_foreign_key_leads_an_index(database_url: str) -> None:
         if not any(_leads(column, index) for index in indexes.get(table, []))
     )
     assert missing == [], missing
+
+
+COUNTS = """query($id: ID!) { customer(id: $id) {
+  invoices(first: 1) { totalCount totalCountCapped } } }"""
+
+
+async def test_total_count_stops_at_ten_thousand_and_says_so(
+    portal: Portal, acme: NewBusiness
+) -> None:
+    scope = Scope(acme.business.id, Mode.TEST)
+    customer = await create_customer(scope, email="long@example.com", name="Long History")
+    at = now()
+    await Invoice.bulk_create(
+        [
+            Invoice(
+                business_id=scope.business_id,
+                mode=scope.mode,
+                customer_id=customer.id,
+                number=f"LONG-{n}",
+                status=InvoiceStatus.PAID,
+                currency="EUR",
+                total_amount=100,
+                amount_due=0,
+                created_at=at - timedelta(seconds=n),
+            )
+            for n in range(COUNT_CAP + 1)
+        ],
+        batch_size=2000,
+    )
+    with recorded_statements() as statements:
+        data = await portal.gql(COUNTS, {"id": str(customer.id)}, token=acme.test_api_key)
+    assert data["customer"]["invoices"] == {"totalCount": 10_000, "totalCountCapped": True}
+    # Both fields from one count, which reads at most 10,001 rows.
+    assert sum("COUNT(" in sql.upper() for sql in statements) == 1, statements
+
+    # One fewer: the count is exact again.
+    newest = await Invoice.filter(customer_id=customer.id).order_by("-created_at").first()
+    assert newest is not None
+    await newest.delete()
+    data = await portal.gql(COUNTS, {"id": str(customer.id)}, token=acme.test_api_key)
+    assert data["customer"]["invoices"] == {"totalCount": 10_000, "totalCountCapped": False}
