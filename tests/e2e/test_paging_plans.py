@@ -40,6 +40,8 @@ from services.scope import Scope
 from support import DB_CLIENT_LOGGER, NOT_STATEMENTS, recorded_statements, session_for
 
 KEYSET = "(t.created_at, t.id) < "
+# The ORM's lists (customers, products, webhooks) have no row comparison: their first bound.
+ORM_KEYSET = '"created_at"<='
 
 
 class Recorder(logging.Handler):
@@ -178,6 +180,10 @@ def _problems_postgres(sql: str, plan: dict[str, Any]) -> list[str]:
         conditions = " ".join(str(node.get("Index Cond", "")) for node in nodes)
         if "ROW(created_at, (id)::text) < ROW(" not in conditions:
             problems.append("the keyset comparison is not an index condition")
+    if ORM_KEYSET in sql:
+        conditions = " ".join(str(node.get("Index Cond", "")) for node in nodes)
+        if "created_at <=" not in conditions:
+            problems.append("the keyset bound is not an index condition")
     return problems
 
 
@@ -195,6 +201,8 @@ async def _problems_sqlite(sql: str, details: list[str], tables: set[str]) -> li
             problems.append(detail)
     if KEYSET in sql and not any("(created_at,id)<(?,?)" in d for d in details):
         problems.append("the keyset comparison is not an index search: " + "; ".join(details))
+    if ORM_KEYSET in sql and not any("created_at<?" in d for d in details):
+        problems.append("the keyset bound is not an index search: " + "; ".join(details))
     return problems
 
 
@@ -204,6 +212,7 @@ async def test_hot_statements_are_index_searches_at_any_depth(
     selects = await hot_statements(portal, acme)
     keyset_pages = [sql for sql, _ in selects if KEYSET in sql]
     assert len(keyset_pages) >= 4, "the pages after a cursor were not recorded"
+    assert any(ORM_KEYSET in sql for sql, _ in selects), "the customers' page 2 was not recorded"
     assert any("UNION ALL" in sql for sql, _ in selects), "the customers' lists were not batched"
 
     client = connections.get("default")
