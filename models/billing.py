@@ -302,6 +302,8 @@ class Payment(Model):
             ("invoice_id",),
             ("payment_method_id",),
             ("product_id",),
+            # A processor's webhook names the charge by its reference.
+            ("business_id", "mode", "gateway_reference"),
         )
 
 
@@ -338,4 +340,5 @@ class Refund(Model):
             ("business_id", "mode", "created_at"),
             ("payment_id", "created_at"),
             ("credit_note_id",),
+            ("status", "created_at"),  # the sweep of refunds left PENDING
         )

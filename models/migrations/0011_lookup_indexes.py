@@ -6,6 +6,8 @@
 - Every foreign key leads an index (or follows only `business_id, mode`): saved cards by
   customer, subscriptions by card and product, payments by subscription, invoice, card and
   product, an invoice's lines, credit notes, license keys by product, subscription, payment.
+- Lookups by other columns: a payment by its processor reference (Stripe's webhooks), the
+  refunds left PENDING (their sweep).
   tests/services/test_query_plans_sql.py checks the rule on PostgreSQL's catalog.
 """
 
@@ -32,7 +34,9 @@ _CHANGES: list[tuple[str, tuple[list[str], str] | None, list[str]]] = [
     ("Payment", None, ["invoice_id"]),
     ("Payment", None, ["payment_method_id"]),
     ("Payment", None, ["product_id"]),
+    ("Payment", None, ["business_id", "mode", "gateway_reference"]),
     ("Refund", None, ["credit_note_id"]),
+    ("Refund", None, ["status", "created_at"]),
     ("LicenseKey", (["business_id", "mode", "customer_id", "created_at"], "idx_license_key_busines_b1a5a2"), ["business_id", "mode", "customer_id", "created_at", "id"]),
     ("LicenseKey", (["business_id", "mode", "created_at"], "idx_license_key_busines_f3d575"), ["business_id", "mode", "created_at", "id"]),
     ("LicenseKey", None, ["product_id"]),
