@@ -132,7 +132,8 @@ async def test_customer_list_with_each_customers_lists_is_a_constant_number_of_s
         answers[size] = {edge["node"]["id"]: edge["node"] for edge in data["customers"]["edges"]}
         counts[size] = list(statements)
     assert list(answers[4]) == seeded[::-1]
-    print(f"\ncustomer list SQL statements: {len(counts[1])} for 1 customer, {len(counts[4])} for 4")
+    one, four = len(counts[1]), len(counts[4])
+    print(f"\ncustomer list SQL statements: {one} for 1 customer, {four} for 4")
     listing = "\n".join(["-- 1 customer:", *counts[1], "-- 4 customers:", *counts[4]])
     assert len(counts[1]) == len(counts[4]), listing
 
