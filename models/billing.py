@@ -90,7 +90,8 @@ class PaymentMethod(Model):
 
     class Meta:
         table = "payment_method"
-        indexes = (("business_id", "mode", "customer_id", "created_at"),)
+        # A customer's cards are read by customer id (the DataLoader of `paymentMethods`).
+        indexes = (("customer_id", "created_at", "id"),)
 
 
 class Subscription(Model):
@@ -140,9 +141,11 @@ class Subscription(Model):
     class Meta:
         table = "subscription"
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
             ("status", "next_billing_date"),
+            ("payment_method_id", "status"),
+            ("product_id",),
         )
 
 
@@ -224,9 +227,10 @@ class Invoice(Model):
         table = "invoice"
         unique_together = (("business_id", "mode", "number"),)
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
             ("subscription_id", "status"),
+            ("credit_note_for_id",),
         )
 
 
@@ -248,6 +252,7 @@ class InvoiceLine(Model):
 
     class Meta:
         table = "invoice_line"
+        indexes = (("invoice_id",),)
 
 
 class Payment(Model):
@@ -299,9 +304,15 @@ class Payment(Model):
     class Meta:
         table = "payment"
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
             ("status", "created_at"),
+            ("subscription_id",),
+            ("invoice_id",),
+            ("payment_method_id",),
+            ("product_id",),
+            # A processor's webhook names the charge by its reference.
+            ("business_id", "mode", "gateway_reference"),
         )
 
 
@@ -334,4 +345,9 @@ class Refund(Model):
 
     class Meta:
         table = "refund"
-        indexes = (("business_id", "mode", "created_at"), ("payment_id", "created_at"))
+        indexes = (
+            ("business_id", "mode", "created_at"),
+            ("payment_id", "created_at"),
+            ("credit_note_id",),
+            ("status", "created_at"),  # the sweep of refunds left PENDING
+        )

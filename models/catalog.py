@@ -58,4 +58,4 @@ class Product(Model):
 
     class Meta:
         table = "product"
-        indexes = (("business_id", "mode", "created_at"),)
+        indexes = (("business_id", "mode", "created_at", "id"), ("plan_family_id",))

@@ -43,4 +43,4 @@ class Customer(Model):
     class Meta:
         table = "customer"
         unique_together = (("business_id", "mode", "email_normalized"),)
-        indexes = (("business_id", "mode", "created_at"),)
+        indexes = (("business_id", "mode", "created_at", "id"),)

@@ -96,6 +96,7 @@ class TrustedDocument(Model):
 
     class Meta:
         table = "trusted_document"
+        indexes = (("business_id",),)
 
 
 class JobLease(Model):

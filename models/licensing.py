@@ -56,8 +56,11 @@ class LicenseKey(Model):
     class Meta:
         table = "license_key"
         indexes = (
-            ("business_id", "mode", "customer_id", "created_at"),
-            ("business_id", "mode", "created_at"),
+            ("business_id", "mode", "customer_id", "created_at", "id"),
+            ("business_id", "mode", "created_at", "id"),
+            ("product_id",),
+            ("subscription_id",),
+            ("payment_id",),
         )
 
 
@@ -72,4 +75,4 @@ class LicenseKeyInstance(Model):
 
     class Meta:
         table = "license_key_instance"
-        indexes = (("license_key_id", "created_at"),)
+        indexes = (("license_key_id", "created_at", "id"),)

@@ -80,3 +80,4 @@ class GatewayEvent(Model):
 
     class Meta:
         table = "gateway_event"
+        indexes = (("business_id", "mode", "received_at"),)

@@ -76,4 +76,8 @@ class PlanChange(Model):
 
     class Meta:
         table = "plan_change"
-        indexes = (("subscription_id", "status"), ("payment_id",))
+        indexes = (
+            ("subscription_id", "status"),
+            ("payment_id",),
+            ("business_id", "mode", "created_at"),
+        )

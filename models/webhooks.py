@@ -40,7 +40,7 @@ class WebhookEndpoint(Model):
 
     class Meta:
         table = "webhook_endpoint"
-        indexes = (("business_id", "mode", "created_at"),)
+        indexes = (("business_id", "mode", "created_at", "id"),)
 
 
 class WebhookEvent(Model):
@@ -56,7 +56,7 @@ class WebhookEvent(Model):
 
     class Meta:
         table = "webhook_event"
-        indexes = (("business_id", "mode", "created_at"),)
+        indexes = (("business_id", "mode", "created_at", "id"),)
 
 
 class WebhookDeliveryStatus(StrEnum):
@@ -127,4 +127,8 @@ class WebhookAttempt(Model):
 
     class Meta:
         table = "webhook_attempt"
-        indexes = (("event_id", "created_at"), ("endpoint_id", "created_at"))
+        indexes = (
+            ("event_id", "created_at", "id"),
+            ("endpoint_id", "created_at", "id"),
+            ("delivery_id",),
+        )

@@ -152,7 +152,7 @@ async def customer_subscriptions(
     related: Collection[str] = (),
 ) -> Page[Row]:
     return await subscriptions.list_subscriptions(
-        ctx.scope(), customer_id, first, after, status, related
+        ctx.scope(), customer_id, first, after, status, related, ctx.loaders.page_rows.load
     )
 
 
@@ -167,7 +167,9 @@ async def customer_invoices(
     scope = ctx.scope()
     if scope.customer_id is not None and not await customer_may(ctx, CustomerAction.VIEW_INVOICES):
         return await keyset_page(None, first, after)
-    return await invoices.list_invoices(scope, customer_id, first, after, related)
+    return await invoices.list_invoices(
+        scope, customer_id, first, after, related, ctx.loaders.page_rows.load
+    )
 
 
 async def customer_payments(
@@ -177,7 +179,9 @@ async def customer_payments(
     after: str | None,
     related: Collection[str] = (),
 ) -> Page[Row]:
-    return await one_time.list_payments(ctx.scope(), customer_id, first, after, related)
+    return await one_time.list_payments(
+        ctx.scope(), customer_id, first, after, related, ctx.loaders.page_rows.load
+    )
 
 
 async def customer_payment_methods(ctx: Context, customer_id: str) -> list[Row]:

@@ -19,6 +19,7 @@ from services.access.principal import Principal, PrincipalKind
 from services.billing.columns import shown
 from services.billing.invoices import outstanding_by_subscription
 from services.billing.payment_methods import saved_cards_of
+from services.billing.related_rows import StatementRead, read_together
 from services.licensing import list_instances
 from services.ratelimit import RateLimiter
 from services.scope import Scope
@@ -76,6 +77,12 @@ class Loaders:
     )
     instances_of: DataLoader[str, list[LicenseKeyInstance]] = field(
         default_factory=lambda: DataLoader(load_fn=_load_instances_of)
+    )
+    # The pages (and counts) of one kind of list for many parents at once: the merchant's
+    # customers each with their invoices are one statement (services/billing/related_rows.py).
+    # Its keys are statements built from a scoped query.
+    page_rows: DataLoader[StatementRead, list[Row]] = field(
+        default_factory=lambda: DataLoader(load_fn=read_together)
     )
 
 

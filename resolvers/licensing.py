@@ -53,6 +53,7 @@ async def list_license_keys(
         customer_id=customer_id,
         product_id=product_id,
         status=status,
+        reader=ctx.loaders.page_rows.load,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from services.billing.charging import BillingResult
 from services.business_settings import Branding
 from services.errors import ServiceError
-from services.pagination import Page
+from services.pagination import COUNT_CAP, Page
 from services.payments.gateway_config import GatewayInfo
 from services.portal_settings import PortalSettingsValues
 from services.sql import Row
@@ -18,6 +18,7 @@ from services.webhooks.endpoints import EndpointWithSecret
 REQUEST_LEVEL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"})
 
 __all__ = [
+    "COUNT_CAP",
     "REQUEST_LEVEL_CODES",
     "BillingResult",
     "Branding",

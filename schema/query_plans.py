@@ -123,8 +123,9 @@ PLANNED: dict[tuple[str, str], Resolver] = {
     ("LicenseKey", "product"): lambda ctx, key, args, sel: key_product(ctx, key),
     ("LicenseKey", "instances"): lambda ctx, key, args, sel: key_instances(ctx, key),
 }
-# Connections of every type: their total count.
+# Connections of every type: their total count, and whether it stopped at the cap.
 TOTAL_COUNT = "totalCount"
+TOTAL_COUNT_CAPPED = "totalCountCapped"
 
 
 async def _business(ctx: Context) -> Business:
@@ -267,8 +268,11 @@ class _Planner:
         if strawberry_field is None:
             raise Unplannable("a field Strawberry does not know")
         planned = PLANNED.get((parent.name, name))
-        if planned is None and name == TOTAL_COUNT and parent.name.endswith("Connection"):
-            planned = _total_count
+        if planned is None and parent.name.endswith("Connection"):
+            if name == TOTAL_COUNT:
+                planned = _total_count
+            elif name == TOTAL_COUNT_CAPPED:
+                planned = _total_count_capped
         if planned is None and (
             strawberry_field.base_resolver is not None or strawberry_field.extensions
         ):
@@ -384,6 +388,12 @@ async def _total_count(
     ctx: Context, connection: Connection[Any], args: dict[str, Any], sel: Selection
 ) -> int:
     return await connection.page.total_count()
+
+
+async def _total_count_capped(
+    ctx: Context, connection: Connection[Any], args: dict[str, Any], sel: Selection
+) -> bool:
+    return (await connection.page.total()).capped
 
 
 def plan_query(

@@ -15,8 +15,8 @@ from resolvers import payments as resolve_payments
 from resolvers import portal_settings as resolve_portal_settings
 from resolvers.context import Context
 from resolvers.merchant import BusinessProfile
+from resolvers.types import COUNT_CAP, GatewayInfo, Page
 from resolvers.types import Branding as BrandingValues
-from resolvers.types import GatewayInfo, Page
 from schema.portal_settings_types import PortalSettings
 
 if TYPE_CHECKING:
@@ -200,9 +200,20 @@ class Connection(Generic[T]):
     page_info: PageInfo = strawberry.field(description="Whether more follow, and from where.")
     page: strawberry.Private[Page[Any]]
 
-    @strawberry.field(description="All matching objects, across pages.")
+    @strawberry.field(
+        description=f"All matching objects, across pages, counted up to {COUNT_CAP:,}: when "
+        f"more match, this is {COUNT_CAP:,} and `totalCountCapped` is true."
+    )
     async def total_count(self) -> int:
         return await self.page.total_count()
+
+    @strawberry.field(
+        description=f"True when more than {COUNT_CAP:,} objects match, so that `totalCount` "
+        f"stops at {COUNT_CAP:,} (counting every row of a long list would cost as much as "
+        "reading it)."
+    )
+    async def total_count_capped(self) -> bool:
+        return (await self.page.total()).capped
 
 
 class Deferred:

@@ -1,18 +1,28 @@
 """Keyset pagination, newest first, on (created_at, id): stable while rows are added. One pager
 for every list: it decodes the cursor, asks its query for one row more than the page, and
 tells whether there is a next page. A query is either the ORM's (`OrmPageQuery`, rows through
-`.values()`) or a hand-written statement with related rows (services/billing/related_rows.py)."""
+`.values()`) or a hand-written statement with related rows (services/billing/related_rows.py).
+
+Costs that do not grow with the data (README, "Costs that do not grow with data"):
+- a page after a cursor is a range of an index in the list's order (tenant columns, then
+  `created_at, id`), whatever its depth: the hand-written statements say
+  `(created_at, id) < (?, ?)`, the ORM's `created_at <= ? AND (created_at < ? OR id < ?)`;
+- `totalCount` counts at most `COUNT_CAP` rows: past that it says `COUNT_CAP` and
+  `totalCountCapped` is true (a COUNT of a LIMITed subquery, so it reads at most that many
+  index entries).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models.ids import well_formed
@@ -22,9 +32,20 @@ from services.sql import Row
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 MAX_CURSOR_LENGTH = 200
+# totalCount counts this many rows at most (see TotalCount).
+COUNT_CAP = 10_000
 
 T = TypeVar("T")
 Key = tuple[datetime, str]  # (created_at, id): what a cursor encodes
+
+
+@dataclass(frozen=True)
+class TotalCount:
+    """How many rows a list has, counted up to COUNT_CAP: `count` is exact when `capped` is
+    false; when more than COUNT_CAP rows match, `count` is COUNT_CAP and `capped` true."""
+
+    count: int
+    capped: bool
 
 
 @dataclass(frozen=True)
@@ -32,8 +53,26 @@ class Page(Generic[T]):
     rows: list[T]
     keys: list[Key]
     has_next_page: bool
-    # Runs the COUNT only when a query asks for totalCount.
-    total_count: Callable[[], Awaitable[int]]
+    # Counts at most `limit` rows; run only when a query asks for totalCount.
+    count_rows: Callable[[int], Awaitable[int]]
+    # The one count of this page's list, shared by totalCount and totalCountCapped.
+    _counted: dict[str, asyncio.Future[TotalCount]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    async def total(self) -> TotalCount:
+        """The list's count (one statement, however many fields ask for it)."""
+        pending = self._counted.get("total")
+        if pending is None:
+            pending = self._counted["total"] = asyncio.ensure_future(self._count())
+        return await pending
+
+    async def _count(self) -> TotalCount:
+        found = await self.count_rows(COUNT_CAP + 1)
+        return TotalCount(min(found, COUNT_CAP), found > COUNT_CAP)
+
+    async def total_count(self) -> int:
+        return (await self.total()).count
 
     def cursor(self, index: int) -> str:
         """Encoded when asked for: most queries never read the cursor of every edge."""
@@ -73,11 +112,12 @@ def page_size(first: int | None) -> int:
     return min(first, MAX_PAGE)
 
 
-async def no_rows() -> int:
+async def no_rows(limit: int) -> int:
     return 0
 
 
-EMPTY: Page[Any] = Page(rows=[], keys=[], has_next_page=False, total_count=no_rows)
+def empty_page() -> Page[Any]:
+    return Page(rows=[], keys=[], has_next_page=False, count_rows=no_rows)
 
 
 class PageQuery(Protocol):
@@ -87,7 +127,9 @@ class PageQuery(Protocol):
         """At most `limit` typed rows (with `id` and `created_at`) before `after`."""
         ...
 
-    async def count(self) -> int: ...
+    async def count(self, limit: int) -> int:
+        """How many rows the list has, counting at most `limit`."""
+        ...
 
 
 async def keyset_page(query: PageQuery | None, first: int | None, after: str | None) -> Page[Row]:
@@ -96,12 +138,12 @@ async def keyset_page(query: PageQuery | None, first: int | None, after: str | N
     size = page_size(first)
     start = decode_cursor(after) if after else None
     if query is None:
-        return EMPTY
+        return empty_page()
     rows = await query.rows(size + 1, start)
     has_next = len(rows) > size
     rows = rows[:size]
     keys = [(row["created_at"], row["id"]) for row in rows]
-    return Page(rows=rows, keys=keys, has_next_page=has_next, total_count=query.count)
+    return Page(rows=rows, keys=keys, has_next_page=has_next, count_rows=query.count)
 
 
 @dataclass(frozen=True)
@@ -115,12 +157,17 @@ class OrmPageQuery:
         query = self.query
         if after is not None:
             created, object_id = after
-            # The first bound alone is a range on the (…, created_at, id) index.
+            # The ORM has no row comparison: the first bound is the range on the
+            # (…, created_at, id) index, the rest a filter of the rows at that very instant.
             query = query.filter(created_at__lte=created).filter(
                 Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id)
             )
         ordered = query.order_by("-created_at", "-id").limit(limit)
         return list(await ordered.values(*self.columns))
 
-    async def count(self) -> int:
-        return await self.query.count()
+    async def count(self, limit: int) -> int:
+        # Tortoise's count() applies a limit after a full COUNT(*): the LIMIT goes into a
+        # subquery instead, so that at most `limit` index entries are read.
+        model = self.query.model
+        limited = self.query.order_by().limit(limit).values("id")
+        return int(await model.filter(id__in=Subquery(limited)).count())

@@ -6,7 +6,7 @@ from models.clock import now
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_job_leases')]
+    dependencies = [('models', '0011_lookup_indexes')]
 
     initial = False
 

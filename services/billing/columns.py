@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from models import Invoice, Payment, PaymentMethod, Product, Subscription
+from models import Invoice, LicenseKey, Payment, PaymentMethod, Product, Subscription
 
 SHOWN: dict[type[Model], tuple[str, ...]] = {
     Product: (
@@ -67,6 +67,19 @@ SHOWN: dict[type[Model], tuple[str, ...]] = {
         "tax_breakdown",
         "notes",
         "created_at",
+    ),
+    # What a license key's view shows and needs (its status follows its subscription).
+    LicenseKey: (
+        "id",
+        "key",
+        "disabled",
+        "activations_limit",
+        "instances_count",
+        "expires_at",
+        "created_at",
+        "customer_id",
+        "product_id",
+        "subscription_id",
     ),
     Payment: (
         "id",

@@ -22,7 +22,7 @@ from models import (
 from models.clock import now
 from models.ids import new_id, well_formed
 from services.billing.parties import buyer_of, buyer_snapshot, seller_of, seller_snapshot
-from services.billing.related_rows import INVOICES, JoinedPageQuery
+from services.billing.related_rows import INVOICES, JoinedPageQuery, Reader
 from services.errors import NotFound
 from services.pagination import Page, keyset_page
 from services.scope import Scope
@@ -235,11 +235,12 @@ async def list_invoices(
     first: int | None,
     after: str | None,
     related: Collection[str] = (),
+    reader: Reader | None = None,
 ) -> Page[Row]:
     """One customer's invoices, newest first, as rows (services/sql.py), with the row of the
     subscription read in the same statement when `related` names it."""
     where = scope.customer_filters(customer_id)
-    query = JoinedPageQuery(INVOICES, where, related) if where is not None else None
+    query = JoinedPageQuery(INVOICES, where, related, reader) if where is not None else None
     return await keyset_page(query, first, after)
 
 

@@ -27,7 +27,7 @@ from services.billing.charging import (
 from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_receipt
 from services.billing.products import get_product
-from services.billing.related_rows import PAYMENTS, JoinedPageQuery
+from services.billing.related_rows import PAYMENTS, JoinedPageQuery, Reader
 from services.customers import get_customer
 from services.errors import ServiceError
 from services.events import payment_event
@@ -143,9 +143,10 @@ async def list_payments(
     first: int | None,
     after: str | None,
     related: Collection[str] = (),
+    reader: Reader | None = None,
 ) -> Page[Row]:
     """One customer's payments, newest first, as rows (services/sql.py), with the rows of the
     `related` objects (invoice, subscription, payment_method) read in the same statement."""
     where = scope.customer_filters(customer_id)
-    query = JoinedPageQuery(PAYMENTS, where, related) if where is not None else None
+    query = JoinedPageQuery(PAYMENTS, where, related, reader) if where is not None else None
     return await keyset_page(query, first, after)

@@ -6,18 +6,23 @@ query wants (`related`), and the page's one SELECT LEFT JOINs them (product and 
 subscription; subscription of an invoice; invoice, subscription, card and product of a payment) and
 computes the amount owed as a subquery. Each related object comes back as a typed row under its
 name, or None where the row has none.
+
+The same list of many parents (the merchant's customers, each with its invoices) is one
+statement too: given a `reader` (a per-request DataLoader over `read_together`), the pages'
+statements that are alike are sent as one UNION ALL of their LIMITed branches, each an index
+range of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from tortoise.models import Model
 
-from models import Invoice, Payment, PaymentMethod, Product, Subscription
+from models import Invoice, LicenseKey, Payment, PaymentMethod, Product, Subscription
 from services.billing.columns import shown
 from services.pagination import Key
 from services.sql import Row, columns_of, fetch_rows, typed
@@ -76,6 +81,43 @@ PAYMENTS = ListPlan(
     ),
 )
 
+LICENSE_KEYS = ListPlan(LicenseKey)
+
+
+@dataclass(frozen=True)
+class StatementRead:
+    """One statement of a page query with its parameters: what `read_together` batches (and,
+    being hashable, the key of a DataLoader)."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+Reader = Callable[[StatementRead], Awaitable[list[Row]]]
+
+
+async def read_together(reads: Sequence[StatementRead]) -> list[list[Row]]:
+    """The rows of each read, in one statement per distinct SQL text among them: reads of the
+    same statement (one list of several customers) go as one UNION ALL whose branches are the
+    statements themselves, each marked with its position. The rows of a branch come back in no
+    particular order (JoinedPageQuery sorts them)."""
+    results: list[list[Row]] = [[] for _ in reads]
+    groups: dict[str, list[int]] = {}
+    for n, read in enumerate(reads):
+        groups.setdefault(read.sql, []).append(n)
+    for sql, members in groups.items():
+        if len(members) == 1:
+            results[members[0]] = await fetch_rows(sql, reads[members[0]].params)
+            continue
+        union = " UNION ALL ".join(
+            f"SELECT {i} AS batch_index, b{i}.* FROM ({sql}) b{i}"  # noqa: S608
+            for i in range(len(members))
+        )
+        params = [value for n in members for value in reads[n].params]
+        for row in await fetch_rows(union, params):
+            results[members[int(row.pop("batch_index"))]].append(row)
+    return results
+
 
 @dataclass(frozen=True)
 class _Statements:
@@ -114,7 +156,9 @@ def _statements(
     return _Statements(
         first_page=head + order,
         next_page=head + keyset + order,
-        count=f"SELECT COUNT(*) AS n FROM {table} t WHERE {conditions}",  # noqa: S608
+        # At most LIMIT rows counted (services/pagination.py, COUNT_CAP).
+        count=f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} t WHERE {conditions} "  # noqa: S608
+        "LIMIT ?) c",
         parts=tuple(parts),
     )
 
@@ -123,8 +167,15 @@ class JoinedPageQuery:
     """The page of a billing list with the related rows `related` names, in one statement.
     `where` maps columns (from code) to the values they must equal."""
 
-    def __init__(self, plan: ListPlan, where: dict[str, Any], related: Collection[str]) -> None:
+    def __init__(
+        self,
+        plan: ListPlan,
+        where: dict[str, Any],
+        related: Collection[str] = (),
+        reader: Reader | None = None,
+    ) -> None:
         self.plan = plan
+        self.reader = reader
         self.params = list(where.values())
         joins = tuple(join for join in plan.joins if join.name in related)
         computed = tuple(c for c in plan.computed if c.name in related)
@@ -133,19 +184,27 @@ class JoinedPageQuery:
     async def rows(self, limit: int, after: Key | None) -> list[Row]:
         statements = self.statements
         if after is None:
-            found = await fetch_rows(statements.first_page, [*self.params, limit])
+            found = await self._read(statements.first_page, [*self.params, limit])
         else:
             # In UTC, as Tortoise writes it: SQLite compares the text.
             keyset: Sequence[Any] = after
-            found = await fetch_rows(statements.next_page, [*self.params, *keyset, limit])
+            found = await self._read(statements.next_page, [*self.params, *keyset, limit])
         model = self.plan.model
         for row in found:
             for name, join_model, aliased in statements.parts:
                 related = {column: row.pop(alias) for column, alias in aliased}
                 row[name] = None if related["id"] is None else typed(join_model, related)
             typed(model, row)
+        if self.reader is not None:  # a UNION ALL branch's rows: in no guaranteed order
+            found.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
         return found
 
-    async def count(self) -> int:
-        [row] = await fetch_rows(self.statements.count, self.params)
+    async def count(self, limit: int) -> int:
+        [row] = await self._read(self.statements.count, [*self.params, limit])
         return int(row["n"])
+
+    async def _read(self, sql: str, params: list[Any]) -> list[Row]:
+        if self.reader is None:
+            return await fetch_rows(sql, params)
+        # Copies: a DataLoader hands the same rows to every caller of the same read.
+        return [dict(row) for row in await self.reader(StatementRead(sql, tuple(params)))]

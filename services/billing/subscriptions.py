@@ -43,7 +43,7 @@ from services.billing.invoices import InvoiceItem, create_invoice
 from services.billing.notifications import send_cancelled, send_receipt
 from services.billing.periods import add_interval
 from services.billing.products import get_product
-from services.billing.related_rows import SUBSCRIPTIONS, JoinedPageQuery
+from services.billing.related_rows import SUBSCRIPTIONS, JoinedPageQuery, Reader
 from services.customers import get_customer
 from services.errors import InvalidState, NotFound, ServiceError
 from services.events import payment_event, subscription_event
@@ -77,6 +77,7 @@ async def list_subscriptions(
     after: str | None,
     status: SubscriptionStatus | None = None,
     related: Collection[str] = (),
+    reader: Reader | None = None,
 ) -> Page[Row]:
     """One customer's subscriptions, newest first, as rows (services/sql.py), with the rows of
     the `related` objects (product, payment_method) and, if `related` names it, the
@@ -84,7 +85,7 @@ async def list_subscriptions(
     where = scope.customer_filters(customer_id)
     if where is not None and status is not None:
         where["status"] = status
-    query = JoinedPageQuery(SUBSCRIPTIONS, where, related) if where is not None else None
+    query = JoinedPageQuery(SUBSCRIPTIONS, where, related, reader) if where is not None else None
     return await keyset_page(query, first, after)
 
 

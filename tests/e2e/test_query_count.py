@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Portal
-from models import Mode
-from scripts.dashboard_data import DASHBOARD, seed_history
+from models import Mode, Product
+from scripts.dashboard_data import DASHBOARD, seed_customer, seed_history, seed_products
 from services.businesses import NewBusiness
+from services.licensing import issue_license_key
 from services.scope import Scope
 from support import create_customer, create_product, recorded_statements, session_for, subscribe
 
@@ -71,3 +72,86 @@ async def test_dashboard_statement_count_does_not_grow_with_history(
     # (and a subscription's OPEN total as a subquery), and the business's portal settings
     # (whether its customers see invoices): as many as a hand-written endpoint needs.
     assert len(big_statements) == 7, listing
+
+
+# The merchant's customer list, each customer with every one of its lists: one statement per
+# kind of list, whatever the number of customers (services/billing/related_rows.py batches the
+# customers' pages into one UNION ALL; saved cards and related rows through DataLoaders).
+CUSTOMERS_WITH_LISTS = """query($n: Int!) { customers(first: $n) { totalCount edges { node {
+  id email
+  subscriptions(first: 5) { totalCount edges { node {
+    id status product { name } paymentMethod { last4 } outstandingAmount { amount } } } }
+  invoices(first: 3) { totalCount totalCountCapped
+    edges { cursor node { id number subscription { id } } } pageInfo { hasNextPage } }
+  payments(first: 3) { totalCount edges { node { id invoice { number } } } }
+  licenseKeys { totalCount edges { node { id key status } } }
+  paymentMethods { id last4 }
+} } } }"""
+
+ONE_CUSTOMER = """query($id: ID!) { customer(id: $id) {
+  subscriptions(first: 5) { edges { node { id } } }
+  invoices(first: 3) { edges { node { id } } }
+  payments(first: 3) { edges { node { id } } }
+  licenseKeys { edges { node { id } } }
+} }"""
+
+
+def _ids(connection: dict[str, Any]) -> list[str]:
+    return [edge["node"]["id"] for edge in connection["edges"]]
+
+
+async def test_customer_list_with_each_customers_lists_is_a_constant_number_of_statements(
+    portal: Portal, acme: NewBusiness
+) -> None:
+    gql, key = portal.gql, acme.test_api_key
+    scope = Scope(acme.business.id, Mode.TEST)
+    products = await seed_products(scope)
+    licensed = await Product.create(
+        business_id=scope.business_id,
+        mode=scope.mode,
+        name="Licensed",
+        price_amount=1000,
+        currency="EUR",
+        is_recurring=False,
+        license_key_enabled=True,
+    )
+    # Four customers with histories of different lengths, newest last.
+    seeded = []
+    for n in range(4):
+        customer_id = await seed_customer(
+            scope, f"list{n}", subscriptions=1 + n, invoices=2 + n, products=products
+        )
+        for _ in range(n + 1):
+            await issue_license_key(licensed, customer_id=customer_id)
+        seeded.append(customer_id)
+
+    answers = {}
+    counts = {}
+    for size in (1, 4):
+        with recorded_statements() as statements:
+            data = await gql(CUSTOMERS_WITH_LISTS, {"n": size}, token=key)
+        answers[size] = {edge["node"]["id"]: edge["node"] for edge in data["customers"]["edges"]}
+        counts[size] = list(statements)
+    assert list(answers[4]) == seeded[::-1]
+    one, four = len(counts[1]), len(counts[4])
+    print(f"\ncustomer list SQL statements: {one} for 1 customer, {four} for 4")
+    listing = "\n".join(["-- 1 customer:", *counts[1], "-- 4 customers:", *counts[4]])
+    assert len(counts[1]) == len(counts[4]), listing
+
+    # Each customer's lists are its own, as the customer's own query pages them.
+    for n, customer_id in enumerate(seeded):
+        node = answers[4][customer_id]
+        alone = (await gql(ONE_CUSTOMER, {"id": customer_id}, token=key))["customer"]
+        for name in ("subscriptions", "invoices", "payments", "licenseKeys"):
+            assert _ids(node[name]) == _ids(alone[name]), (n, name)
+        assert node["subscriptions"]["totalCount"] == 1 + n
+        assert node["invoices"]["totalCount"] == 2 + n
+        assert node["invoices"]["totalCountCapped"] is False
+        assert node["invoices"]["pageInfo"]["hasNextPage"] == (2 + n > 3)
+        assert node["payments"]["totalCount"] == 2 + n
+        assert node["licenseKeys"]["totalCount"] == n + 1
+        assert len(node["paymentMethods"]) == 3
+        for edge in node["subscriptions"]["edges"]:
+            assert edge["node"]["product"]["name"] and edge["node"]["paymentMethod"]["last4"]
+        for edge in node["payments"]["edges"]:
+            assert edge["node"]["invoice"]["number"]
