@@ -21,7 +21,7 @@ from .messages import (
     portal_invitation,
 )
 from .pauses import subscription_paused, subscription_resumed
-from .rendering import normalize_locale, use_templates_dir
+from .rendering import in_time_zone, normalize_locale, use_templates_dir
 from .transport import (
     DeliveryError,
     FileTransport,
@@ -40,6 +40,7 @@ __all__ = [
     "credit_note_issued",
     "email_change_confirmation",
     "email_changed_notice",
+    "in_time_zone",
     "license_key_rotated",
     "login_link",
     "normalize_locale",

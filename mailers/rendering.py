@@ -9,10 +9,14 @@ there replaces ours, and "default/emails/…" still names ours, to extend it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.support import Translations
@@ -49,19 +53,41 @@ def one_line(value: str) -> str:
     return _WHITESPACE.sub(" ", value).strip()
 
 
-def format_expiry(expires_at: datetime, locale: Locale) -> str:
+# The zone the message being composed shows its times in (the business's): set around the
+# composition by `in_time_zone`, UTC otherwise. A context variable, so that every message
+# function formats its dates the same way without each passing the zone along.
+_TIME_ZONE: ContextVar[str] = ContextVar("mail_time_zone", default="UTC")
+
+
+@contextmanager
+def in_time_zone(name: str) -> Iterator[None]:
+    """Times formatted inside are shown in the IANA zone `name` (Europe/Berlin)."""
+    token = _TIME_ZONE.set(name)
+    try:
+        yield
+    finally:
+        _TIME_ZONE.reset(token)
+
+
+def _local(value: datetime) -> datetime:
     # Naive datetimes are taken as UTC, which is what the rest of the server stores.
-    if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=UTC)
-    formatted = format_datetime(expires_at, format="medium", tzinfo=UTC, locale=locale)
-    return f"{formatted} UTC"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(_TIME_ZONE.get()))
+
+
+def format_expiry(expires_at: datetime, locale: Locale) -> str:
+    """Date and time in the message's zone (babel's medium form), followed by the zone's
+    abbreviation as the tz database writes it ("CET", "CEST", "UTC"), the same in both
+    languages."""
+    local = _local(expires_at)
+    formatted = format_datetime(local, format="medium", tzinfo=local.tzinfo, locale=locale)
+    return f"{formatted} {local.tzname()}"
 
 
 def format_day(value: datetime, locale: Locale) -> str:
-    """The calendar day in UTC: "25.11.2026" (de), "Nov 25, 2026" (en). Naive means UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return format_date(value.astimezone(UTC).date(), format="medium", locale=locale)
+    """The calendar day in the message's zone: "25.11.2026" (de), "Nov 25, 2026" (en)."""
+    return format_date(_local(value).date(), format="medium", locale=locale)
 
 
 def check_link(link: str) -> str:

@@ -18,6 +18,9 @@ class Business(Model):
     # Where the portal's "Back to {name}" link goes when a portal link carries no returnUrl
     # of its own (checked like one: https, or http on localhost).
     portal_return_url = fields.CharField(max_length=2000, null=True)
+    # IANA name (Europe/Berlin) for the times in emails and pages; null: the default rule
+    # (services/business_settings.time_zone_of).
+    time_zone = fields.CharField(max_length=64, null=True)
     # Who sells, as invoices must say (§ 14 UStG, Art. 226 of the VAT Directive). Until the
     # country is set, invoices carry no VAT and no e-invoice is made.
     legal_name = fields.CharField(max_length=200, null=True)

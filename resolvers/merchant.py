@@ -8,7 +8,7 @@ from typing import Any
 from models import Business, Customer, Mode
 from resolvers.context import Context
 from services import customers
-from services.business_settings import Branding, branding_of
+from services.business_settings import Branding, branding_of, time_zone_of
 from services.businesses import get_business, portal_login_url
 from services.pagination import Page
 from services.sql import Row
@@ -23,6 +23,7 @@ class BusinessProfile:
     branding: Branding
     # The portal's "Back to …" link: the session's link's returnUrl, else the default.
     return_url: str | None
+    time_zone: str = "UTC"
     mode: Mode = Mode.TEST
 
 
@@ -32,6 +33,7 @@ def profile_of(ctx: Context, business: Business) -> BusinessProfile:
         portal_login_url=portal_login_url(ctx.settings.public_url, business.id, ctx.scope().mode),
         branding=branding_of(business),
         return_url=ctx.principal.return_url or business.portal_return_url,
+        time_zone=time_zone_of(business),
         mode=ctx.scope().mode,
     )
 

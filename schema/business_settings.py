@@ -40,6 +40,12 @@ class UpdateBusinessInput:
         "without a returnUrl): https, or http on localhost, at most 2000 characters; null "
         "removes it.",
     )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The IANA time zone (Europe/Berlin, America/New_York, UTC) of the times in "
+        "the business's emails and hosted pages; null returns to the default (Europe/Berlin "
+        "for a German business, else UTC).",
+    )
 
 
 @strawberry.type(description="The result of updateBusiness.")
@@ -49,7 +55,8 @@ class UpdateBusinessPayload:
     )
     user_errors: list[UserError] = strawberry.field(
         description="INVALID_NAME, TOO_LONG (name), INVALID_EMAIL (supportEmail), "
-        "INVALID_LOCALE, INVALID_URL (logoUrl, portalReturnUrl), INVALID_COLOR (accentColor)."
+        "INVALID_LOCALE, INVALID_URL (logoUrl, portalReturnUrl), INVALID_COLOR (accentColor), "
+        "INVALID_TIME_ZONE (timeZone)."
     )
 
 
@@ -110,6 +117,7 @@ class BusinessSettingsMutation:
             "logo_url",
             "accent_color",
             "portal_return_url",
+            "time_zone",
         )
         return await payload(
             info,

@@ -116,6 +116,11 @@ class Business(Node):
     portal_settings: PortalSettings = strawberry.field(
         description="What customers may do in the portal, in the caller's mode."
     )
+    time_zone: str = strawberry.field(
+        description="The IANA time zone of the times in the business's emails and hosted "
+        "pages: the one set with updateBusiness, else Europe/Berlin for a German business (its "
+        "legal address in Germany, or none and German as its language), else UTC."
+    )
     portal_return_url: str | None = strawberry.field(
         description="The default of the portal's 'Back to {name}' link, for portal links made "
         "without a returnUrl (updateBusiness); null: no such link."
@@ -155,6 +160,7 @@ class Business(Node):
             locale=row.locale,
             branding=Branding.from_values(profile.branding),
             portal_settings=Deferred(_portal_settings, row.id, profile.mode),  # type: ignore[arg-type]
+            time_zone=profile.time_zone,
             portal_return_url=row.portal_return_url,
             return_url=profile.return_url,
         )

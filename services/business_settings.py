@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from tortoise.transactions import in_transaction
 
@@ -172,6 +174,34 @@ async def find_business(business_id: str) -> Business | None:
     return await Business.get_or_none(id=business_id)
 
 
+def time_zone_of(business: Business) -> str:
+    """The zone the business's emails and pages show times in: its own choice, else
+    Europe/Berlin for a German business (its legal address in Germany, or no legal address
+    and German as its language), else UTC."""
+    if business.time_zone:
+        return str(business.time_zone)
+    country = business.country
+    german = country == "DE" or (not country and business.locale == "de")
+    return "Europe/Berlin" if german else "UTC"
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the tz database from disk: once
+
+
+def check_time_zone(value: object) -> str:
+    """An IANA time zone name as the tz database spells it (Europe/Berlin, America/New_York,
+    UTC)."""
+    if not isinstance(value, str) or len(value) > 64 or value not in _zone_names():
+        raise ServiceError(
+            "The time zone must be an IANA name such as Europe/Berlin or UTC.",
+            code="INVALID_TIME_ZONE",
+            field=["timeZone"],
+        )
+    return value
+
+
 async def update_business(
     scope: Scope,
     public_url: str,
@@ -182,6 +212,7 @@ async def update_business(
     logo_url: object = UNSET,
     accent_color: object = UNSET,
     portal_return_url: object = UNSET,
+    time_zone: object = UNSET,
 ) -> Business:
     """Every given field changes at once, after all of them are checked; null clears the
     logo and the accent colour (the portal's defaults)."""
@@ -217,6 +248,8 @@ async def update_business(
             if isinstance(portal_return_url, str) and portal_return_url
             else None
         )
+    if time_zone is not UNSET:
+        changes["time_zone"] = check_time_zone(time_zone) if time_zone is not None else None
     async with in_transaction():
         business = await Business.get(id=scope.business_id)
         if changes:

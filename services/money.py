@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -72,9 +73,10 @@ def format_money_cached(amount: int, currency: str, locale: str) -> str:
     return format_money(amount, currency, locale)
 
 
-def format_date(value: datetime, locale: str) -> str:
-    """The calendar day in UTC: "25.11.2026" (de), "Nov 25, 2026" (en). Naive means UTC."""
+def format_date(value: datetime, locale: str, time_zone: str = "UTC") -> str:
+    """The calendar day in `time_zone` (an IANA name; UTC unless given): "25.11.2026" (de),
+    "Nov 25, 2026" (en). Naive means UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    day = value.astimezone(UTC).date()
+    day = value.astimezone(ZoneInfo(time_zone)).date()
     return babel_format_date(day, format="medium", locale=normalize_language(locale))

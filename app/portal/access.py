@@ -81,6 +81,7 @@ async def signed_in(
         business_id=business["id"],
         support_email=business["supportEmail"],
         return_url=business["returnUrl"],
+        time_zone=business["timeZone"],
         signed_in=True,
         section=section,
         allowed=business["portalSettings"],

@@ -39,7 +39,8 @@ ALLOWED_FIELDS = (
 )
 # Every signed-in page asks for this along with its own fields.
 FRAME_FIELDS = (
-    f"business {{ id supportEmail portalLoginUrl returnUrl branding {{ {BRANDING_FIELDS} }} "
+    f"business {{ id supportEmail portalLoginUrl returnUrl timeZone "
+    f"branding {{ {BRANDING_FIELDS} }} "
     f"portalSettings {{ {ALLOWED_FIELDS} }} }} "
     "me { locale }"
 )
@@ -128,6 +129,8 @@ class Page:
     # The "Back to {business}" link of signed-in pages: the session's returnUrl or the
     # business's default, both checked by the API when the merchant set them.
     return_url: str | None = None
+    # The business's IANA time zone: dates on signed-in pages are its calendar days.
+    time_zone: str = "UTC"
     signed_in: bool = False
     section: str | None = None
     status: int = 200

@@ -61,8 +61,9 @@ def format_amount(value: dict[str, Any] | None, locale: str) -> str:
     return format_money_cached(int(value["amount"]), str(value["currency"]), locale)
 
 
-def format_day(value: str | None, locale: str) -> str:
-    """An ISO date-time of our schema as the calendar day, in the page's language."""
+def format_day(value: str | None, locale: str, time_zone: str = "UTC") -> str:
+    """An ISO date-time of our schema as the calendar day in the business's time zone, in the
+    page's language."""
     if not value:
         return DASH
-    return format_date(datetime.fromisoformat(value), locale)
+    return format_date(datetime.fromisoformat(value), locale, time_zone)

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from babel.support import Translations
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    pass_context,
+)
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -32,6 +40,12 @@ def translations(locale: str) -> Translations:
         return Translations(handle, domain=DOMAIN)
 
 
+def _time_zone_of(context: Context) -> str:
+    """The business's time zone on signed-in pages (`page.time_zone`), else UTC."""
+    page = context.get("page")
+    return str(getattr(page, "time_zone", None) or "UTC")
+
+
 def _environment(loader: ChoiceLoader, locale: str) -> Environment:
     env = Environment(
         loader=loader,
@@ -45,7 +59,9 @@ def _environment(loader: ChoiceLoader, locale: str) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = lambda value: format_amount(value, locale)
-    env.filters["day"] = lambda value: format_day(value, locale)
+    env.filters["day"] = pass_context(
+        lambda context, value: format_day(value, locale, _time_zone_of(context))
+    )
     return env
 
 

@@ -38,6 +38,7 @@ from models.webhooks import (
     WebhookEvent,
 )
 from services import outbox
+from services.business_settings import time_zone_of
 from services.outbox import enqueue_email, notify_worker
 from services.webhooks.endpoints import disable_endpoint, signing_secrets
 from services.webhooks.fan_out import FAN_OUT_BATCH, fan_out
@@ -172,15 +173,16 @@ async def _tell_merchant(
 ) -> None:
     """Inside the transaction that disabled the endpoint."""
     business = await Business.get(id=endpoint.business_id)
-    message = mailers.webhook_endpoint_disabled(
-        to=business.support_email,
-        business_name=business.name,
-        url=endpoint.url,
-        reason=reason.value,
-        failing_since=endpoint.failing_since,
-        from_addr=settings.mail_from,
-        locale=business.locale,
-    )
+    with mailers.in_time_zone(time_zone_of(business)):
+        message = mailers.webhook_endpoint_disabled(
+            to=business.support_email,
+            business_name=business.name,
+            url=endpoint.url,
+            reason=reason.value,
+            failing_since=endpoint.failing_since,
+            from_addr=settings.mail_from,
+            locale=business.locale,
+        )
     await enqueue_email(
         settings.secret_key,
         message,
