@@ -62,11 +62,22 @@ class AccessLog:
             await self.app(scope, receive, recording_send)
         finally:
             client = scope.get("client")
+            address = client[0] if client else "-"
+            target = loggable_target(scope["path"], scope.get("query_string", b""))
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
             logger.info(
                 '%s "%s %s" %d %.1fms',
-                client[0] if client else "-",
+                address,
                 scope["method"],
-                loggable_target(scope["path"], scope.get("query_string", b"")),
+                target,
                 status,
-                (time.perf_counter() - started) * 1000,
+                duration_ms,
+                # The same, as fields of the JSON line (app/logs.py): the redacted target only.
+                extra={
+                    "client": address,
+                    "method": scope["method"],
+                    "target": target,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                },
             )

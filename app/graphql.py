@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import client_ip, resolve_principal
+from app.metrics import GraphQLObservation, current_observation
 from app.settings import Settings
 from resolvers.context import Context
 from schema.extensions import is_token_limit
@@ -54,10 +56,17 @@ class PortalGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        observation = GraphQLObservation()
+        reset = current_observation.set(observation)
+        started = time.perf_counter()
         try:
             response = await self.run(request)
         except HTTPException as error:
             response = PlainTextResponse(error.reason, status_code=error.status_code)
+        finally:
+            current_observation.reset(reset)
+        if observation.answered:
+            observation.record(time.perf_counter() - started)
         if _wants_graphql_response_json(request) and response.media_type == "application/json":
             response = _as_graphql_response_json(response)
         await response(scope, receive, send)
@@ -79,6 +88,9 @@ class PortalGraphQL(GraphQL[Context, None]):
             if "code" not in extensions:
                 too_complex = is_token_limit(error.get("message", ""))
                 extensions["code"] = "QUERY_TOO_COMPLEX" if too_complex else "BAD_USER_INPUT"
+        observation = current_observation.get()
+        if observation is not None:
+            observation.read_result(data)
         return data
 
     async def get_context(self, request: Any, response: Any) -> Context:

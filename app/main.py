@@ -12,7 +12,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -24,7 +23,10 @@ from app.access_log import AccessLog
 from app.db import tortoise_config
 from app.gateway_webhooks import gateway_routes
 from app.graphql import PortalGraphQL
+from app.health import healthz, readyz
 from app.invoices import invoice_routes
+from app.logs import RequestId
+from app.metrics import HttpMetrics, OperationNames, metrics_endpoint
 from app.portal import page_routes
 from app.portal.core import content_security_policy
 from app.portal.templating import PageTemplates
@@ -175,13 +177,9 @@ async def _timed_out(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     """`manage_orm=False` leaves the database and the workers to the caller (tests)."""
-    schema = build_schema(introspection=not settings.production)
+    schema = build_schema(introspection=not settings.production, observers=[OperationNames])
     mailers.use_templates_dir(settings.templates_dir)
     limiter = RateLimiter(settings.redis_url)
     graphql_app = PortalGraphQL(schema, settings, limiter)
@@ -212,6 +210,8 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
         *page_routes(),
         *invoice_routes(),
@@ -221,6 +221,8 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(RequestId),
+            Middleware(HttpMetrics),
             Middleware(AccessLog),
             Middleware(SecurityHeaders, hsts=settings.production),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),

@@ -38,6 +38,8 @@ class Settings:
     # The longest a request may run before it is cut off with 503 (None: no limit).
     request_timeout_seconds: float | None = 15.0
     run_workers: bool = True
+    # /metrics answers only a scrape that brings this as its bearer token; unset: no /metrics.
+    metrics_token: str | None = None
     # Stripe's API (tests point it at localstripe) and Stripe.js, which the pages load.
     stripe_api_base: str = "https://api.stripe.com"
     stripe_js_url: str = "https://js.stripe.com/v3/"
@@ -69,6 +71,8 @@ class Settings:
                 raise SettingsError(
                     f"PORTAL_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
                 ) from exc
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise SettingsError("PORTAL_METRICS_TOKEN must be at least 16 characters")
         if self.production:
             if self.secret_key_generated or len(self.secret_key) < 32:
                 raise SettingsError(
