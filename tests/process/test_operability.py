@@ -1,0 +1,59 @@
+"""The running `portal serve`: readiness on an unmigrated database, JSON log lines that carry
+the request id the response echoes, and /metrics scraped over the network after known traffic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.process.processes import run_portal, running_server
+
+TOKEN = "scrape-token-0123456789abcdef"
+
+
+def test_an_unmigrated_database_is_live_but_not_ready(tmp_path: Path) -> None:
+    with running_server(tmp_path, migrate=False) as server:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        unready = httpx.get(f"{server.url}/readyz")
+        assert unready.status_code == 503
+        assert unready.json()["reason"] == "database not migrated (run `portal migrate`)"
+        assert "models.0001_initial" in unready.json()["pending"]
+        assert run_portal(tmp_path, "migrate").returncode == 0
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 200, ready.text
+
+
+def test_log_lines_are_json_with_the_request_id_the_response_echoes(tmp_path: Path) -> None:
+    with running_server(tmp_path) as server:
+        given = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "trace-4711"})
+        made = httpx.get(f"{server.url}/readyz")
+        lines = server.log_lines()  # every line parses: uvicorn's own lines are JSON too
+    assert given.headers["x-request-id"] == "trace-4711"
+    access = {line["request_id"]: line for line in lines if line["logger"] == "portal.access"}
+    assert access["trace-4711"]["target"] == "/healthz"
+    assert access["trace-4711"]["status"] == 200
+    assert access[made.headers["x-request-id"]]["target"] == "/readyz"
+    assert {"time", "level", "message"} <= set(access["trace-4711"])
+    assert any(line["logger"].startswith("uvicorn") for line in lines)
+
+
+def test_metrics_over_the_network_count_what_was_served(tmp_path: Path) -> None:
+    with running_server(tmp_path, PORTAL_METRICS_TOKEN=TOKEN) as server:
+        assert httpx.get(f"{server.url}/metrics").status_code == 401
+        for _ in range(4):
+            httpx.post(f"{server.url}/graphql", json={"query": "query Anon { __typename }"})
+        body = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+    key = (
+        "portal_graphql_request_duration_seconds_count",
+        (("operation", "Anon"), ("outcome", "ok"), ("type", "query")),
+    )
+    assert samples[key] == 4
+    assert samples[("portal_queue_depth", (("kind", "email"), ("queue", "outbox")))] == 0
+    assert ("process_cpu_seconds_total", ()) in samples
