@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import client_ip, resolve_principal
+from app.graphiql import graphiql_page
 from app.metrics import GraphQLObservation, current_observation
 from app.settings import Settings
 from resolvers.context import Context
@@ -70,6 +71,9 @@ class PortalGraphQL(GraphQL[Context, None]):
         if _wants_graphql_response_json(request) and response.media_type == "application/json":
             response = _as_graphql_response_json(response)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
 
     def encode_json(self, data: object) -> bytes:
         # orjson: a dashboard answer is ~100 kB of JSON, which the standard library takes ~1 ms

@@ -168,3 +168,21 @@ async def test_every_response_carries_a_request_id(portal: Portal, acme: NewBusi
         replaced = await portal.http.get("/healthz", headers={"X-Request-ID": insane})
         assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"]), insane
     assert made.headers["x-request-id"] != replaced.headers["x-request-id"]
+
+
+async def test_graphiql_is_served_from_here_under_a_content_security_policy(
+    portal: Portal,
+) -> None:
+    page = await portal.http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "connect-src 'self';" in csp
+    assert "unsafe" not in csp
+    assert "https://" not in page.text and "<style" not in page.text
+    assert re.search(r"<script(?![^>]*\bsrc=)", page.text) is None, "inline script"
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert len(assets) == 6
+    for asset in assets:
+        served = await portal.http.get(asset)
+        assert served.status_code == 200, asset
+        assert b"sourceMappingURL" not in served.content, asset
