@@ -57,3 +57,26 @@ def test_metrics_over_the_network_count_what_was_served(tmp_path: Path) -> None:
     assert samples[key] == 4
     assert samples[("portal_queue_depth", (("kind", "email"), ("queue", "outbox")))] == 0
     assert ("process_cpu_seconds_total", ()) in samples
+
+
+def test_processes_sharing_a_multiprocess_directory_report_each_others_counts(
+    tmp_path: Path,
+) -> None:
+    """Two `portal serve` processes on one database with one PROMETHEUS_MULTIPROC_DIR, as
+    several uvicorn workers would be: a scrape of either adds up what both served."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = {"PORTAL_METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    with running_server(tmp_path, **env) as first, running_server(tmp_path, **env) as second:
+        for server, times in ((first, 2), (second, 3)):
+            for _ in range(times):
+                httpx.post(f"{server.url}/graphql", json={"query": "query Both { __typename }"})
+        body = httpx.get(f"{first.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    counts = [
+        sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == "portal_graphql_request_duration_seconds_count"
+        and sample.labels.get("operation") == "Both"
+    ]
+    assert counts == [5]
