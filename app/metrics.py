@@ -227,12 +227,19 @@ class _DatabaseCollector(Collector):
         )
         for row in self.stats.webhook_deliveries:
             deliveries.add_metric([row.status, row.mode], row.count)
+        failing = GaugeMetricFamily(
+            "portal_webhook_endpoints_failing",
+            "Enabled webhook endpoints whose last attempt failed (since their last success).",
+            labels=["mode"],
+        )
+        for mode, count in self.stats.webhook_endpoints_failing.items():
+            failing.add_metric([mode], count)
         payments = GaugeMetricFamily(
             "portal_payments", "Payments by status and mode.", labels=["status", "mode"]
         )
         for row in self.stats.payments:
             payments.add_metric([row.status, row.mode], row.count)
-        yield from (depth, age, dead, deliveries, payments)
+        yield from (depth, age, dead, deliveries, failing, payments)
 
 
 def _authorized(request: Request, token: str) -> bool:

@@ -38,6 +38,7 @@ class OperationalStats:
     queues: list[QueueStats]
     outbox_dead: dict[str, int]  # by kind: messages given up on after the last retry
     webhook_deliveries: list[StatusCount]
+    webhook_endpoints_failing: dict[str, int]  # by mode: enabled endpoints failing right now
     payments: list[StatusCount]
 
 
@@ -86,6 +87,11 @@ async def operational_stats() -> OperationalStats:
             max((_age(now, row["oldest"]) for row in waiting), default=0.0),
         )
     )
+    failing = await fetch_rows(
+        "SELECT mode, COUNT(*) AS n FROM webhook_endpoint "
+        "WHERE failing_since IS NOT NULL AND disabled_at IS NULL GROUP BY mode"
+    )
+    failing_by_mode = {"test": 0, "live": 0} | {str(r["mode"]): int(r["n"]) for r in failing}
     payments = await fetch_rows(
         "SELECT status, mode, COUNT(*) AS n FROM payment GROUP BY status, mode"
     )
@@ -93,6 +99,7 @@ async def operational_stats() -> OperationalStats:
         queues=queues,
         outbox_dead=dead,
         webhook_deliveries=_counts(deliveries, [s.value for s in WebhookDeliveryStatus]),
+        webhook_endpoints_failing=failing_by_mode,
         payments=_counts(payments, [s.value for s in PaymentStatus]),
     )
 

@@ -14,7 +14,8 @@ from tortoise import connections
 
 from conftest import Portal, make_portal
 from services.businesses import NewBusiness
-from support import create_customer, create_product, subscribe
+from support import create_customer, create_product, free_port, subscribe
+from tests.e2e.test_webhooks import create_endpoint, deliver, emit
 
 TOKEN = "metrics-token-0123456789abcdef"
 
@@ -186,3 +187,24 @@ async def test_graphiql_is_served_from_here_under_a_content_security_policy(
         served = await portal.http.get(asset)
         assert served.status_code == 200, asset
         assert b"sourceMappingURL" not in served.content, asset
+
+
+async def test_a_failing_webhook_receiver_shows_in_the_queue_and_the_failing_endpoints(
+    watched: Portal, acme: NewBusiness
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/hooks"  # nothing listens there
+    await create_endpoint(watched, acme.test_api_key, closed)
+    before = await scrape(watched.http)
+    assert value(before, "portal_webhook_endpoints_failing", mode="test") == 0
+
+    await emit(acme)  # the event waits in the outbox to be fanned out to the endpoints
+    waiting = await scrape(watched.http)
+    assert value(waiting, "portal_queue_depth", queue="outbox", kind="webhook") == 1
+    await deliver(watched)  # fanned out, one attempt, refused: the delivery waits for a retry
+
+    after = await scrape(watched.http)
+    assert value(after, "portal_queue_depth", queue="outbox", kind="webhook") == 0
+    assert value(after, "portal_queue_depth", queue="webhook_delivery", kind="webhook") == 1
+    assert value(after, "portal_webhook_deliveries", status="pending", mode="test") == 1
+    assert value(after, "portal_webhook_endpoints_failing", mode="test") == 1
+    assert value(after, "portal_webhook_endpoints_failing", mode="live") == 0
