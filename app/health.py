@@ -4,6 +4,7 @@ carries the reason (no secrets: never the database URL or the driver's message).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.requests import Request
@@ -14,6 +15,8 @@ from tortoise.migrations.executor import MigrationExecutor
 from app.db import tortoise_config
 
 logger = logging.getLogger("portal.health")
+
+READY_TIMEOUT_SECONDS = 5.0
 
 
 async def healthz(request: Request) -> Response:
@@ -31,7 +34,9 @@ async def pending_migrations(database_url: str) -> list[str]:
 async def readyz(request: Request) -> Response:
     settings = request.app.state.settings
     try:
-        await connections.get("default").execute_query("SELECT 1")
+        # A database that does not answer at all must not hold the probe until it gives up.
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await connections.get("default").execute_query("SELECT 1")
     except Exception as error:  # any failure means: not ready
         logger.warning("readiness: database unreachable (%s)", type(error).__name__)
         return _not_ready("database unreachable")

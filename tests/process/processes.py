@@ -26,8 +26,8 @@ def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         PORTAL_VAR_DIR=str(tmp_path / "var"),
         PORTAL_DATABASE_URL=f"sqlite://{tmp_path}/portal.sqlite3",
-        **extra,
     )
+    env.update(extra)  # may name another database
     return env
 
 
@@ -64,7 +64,7 @@ def running_server(
     """`portal serve` on a free port (the database migrated first, unless `migrate=False`),
     its output in a file."""
     if migrate:
-        assert run_portal(tmp_path, "migrate").returncode == 0
+        assert run_portal(tmp_path, "migrate", **extra).returncode == 0
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / f"server-{port}.log"

@@ -3,11 +3,16 @@ the request id the response echoes, and /metrics scraped over the network after 
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import IN_CI, POSTGRES_URL, _pg_admin, _pg_url
 from tests.process.processes import run_portal, running_server
 
 TOKEN = "scrape-token-0123456789abcdef"
@@ -80,3 +85,28 @@ def test_processes_sharing_a_multiprocess_directory_report_each_others_counts(
         and sample.labels.get("operation") == "Both"
     ]
     assert counts == [5]
+
+
+def test_a_database_that_goes_away_makes_the_server_unready(tmp_path: Path) -> None:
+    """On PostgreSQL: the server's database dropped under it (every connection cut)."""
+    name = f"portal_ready_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc!r}")
+    try:
+        with running_server(tmp_path, PORTAL_DATABASE_URL=_pg_url(name)) as server:
+            ready = httpx.get(f"{server.url}/readyz")
+            assert ready.status_code == 200, ready.text + server.log_text()
+            asyncio.run(_pg_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            unready = httpx.get(f"{server.url}/readyz", timeout=20)
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+            log = server.log_text()
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    assert unready.status_code == 503
+    assert unready.json() == {"status": "unavailable", "reason": "database unreachable"}
+    assert name not in unready.text
+    assert "readiness: database unreachable" in log
