@@ -4,6 +4,8 @@ the request id the response echoes, and /metrics scraped over the network after 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from pathlib import Path
 
@@ -34,6 +36,19 @@ def test_log_lines_are_json_with_the_request_id_the_response_echoes(tmp_path: Pa
     with running_server(tmp_path) as server:
         given = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "trace-4711"})
         made = httpx.get(f"{server.url}/readyz")
+        httpx.get(
+            f"{server.url}/graphql",
+            params={
+                "query": "{ __typename } # LK-SECRET-IN-QUERY",
+                "variables": '{"key": "LK-SECRET-IN-VARIABLES"}',
+                "operationName": "Probe",
+            },
+            headers={"Accept": "application/json", "Authorization": "Bearer sk_test_NOTLOGGED"},
+        )
+        # The access log's line is written once the response has gone out.
+        deadline = time.monotonic() + 10
+        while "operationName=Probe" not in server.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
         lines = server.log_lines()  # every line parses: uvicorn's own lines are JSON too
     assert given.headers["x-request-id"] == "trace-4711"
     access = {line["request_id"]: line for line in lines if line["logger"] == "portal.access"}
@@ -42,6 +57,13 @@ def test_log_lines_are_json_with_the_request_id_the_response_echoes(tmp_path: Pa
     assert access[made.headers["x-request-id"]]["target"] == "/readyz"
     assert {"time", "level", "message"} <= set(access["trace-4711"])
     assert any(line["logger"].startswith("uvicorn") for line in lines)
+    # A GraphQL GET is logged by its operation name only; no header is logged.
+    graphql = [line for line in access.values() if line["target"].startswith("/graphql")]
+    assert [line["target"] for line in graphql] == [
+        "/graphql?query=[redacted]&variables=[redacted]&operationName=Probe"
+    ]
+    text = json.dumps(lines)
+    assert "SECRET-IN" not in text and "NOTLOGGED" not in text
 
 
 def test_metrics_over_the_network_count_what_was_served(tmp_path: Path) -> None:
