@@ -82,8 +82,10 @@ schema: install
 contract: install
 	$(BIN)/python scripts/schema_contract.py
 
+# The test files are spread over the machine's cores (pytest-xdist), a file's tests together so
+# that its module fixtures (a browser, a server, localstripe) start once.
 test: install audit-deps frontend-deps codegen-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) $(CODEGEN_VENV) var tests/http_audit/node_modules \

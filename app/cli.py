@@ -105,15 +105,17 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_billing_run(settings: Settings, args: argparse.Namespace) -> int:
+    from services.billing.refunds import settle_pending_refunds
     from services.billing.renewals import renew_due_subscriptions
     from services.billing.settlement import settle_stale_payments
 
     async def run() -> str:
         settled = await settle_stale_payments(settings)
+        refunds = await settle_pending_refunds(settings)
         summary = await renew_due_subscriptions(settings)
         return (
-            f"settled {settled}, renewed {summary.renewed}, failed {summary.failed}, "
-            f"ended {summary.ended}"
+            f"settled {settled}, refunds settled {refunds}, renewed {summary.renewed}, "
+            f"failed {summary.failed}, ended {summary.ended}"
         )
 
     print(asyncio.run(_with_db(settings, run)))

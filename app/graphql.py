@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import client_ip, resolve_principal
 from app.graphiql import graphiql_page
 from app.metrics import GraphQLObservation, current_observation
+from app.persisted import PersistedDocuments
 from app.settings import Settings
 from resolvers.context import Context
 from schema.extensions import is_token_limit
@@ -51,12 +53,17 @@ class PortalGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.limiter = limiter
+        self.persisted = PersistedDocuments(trusted_only=settings.trusted_documents)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        refused, request = await self.with_document(request)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
         observation = GraphQLObservation()
         reset = current_observation.set(observation)
         started = time.perf_counter()
@@ -74,6 +81,40 @@ class PortalGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page()
+
+    async def with_document(self, request: Request) -> tuple[Response | None, Request]:
+        """Persisted documents (app/persisted.py): the request with its document filled in, or
+        the answer that refuses it."""
+        trusted_only = self.persisted.trusted_only
+        if request.method == "GET":
+            params = dict(request.query_params)
+            if "extensions" not in params and not (trusted_only and "query" in params):
+                return None, request
+            refusal = await self.persisted.fill_in(params)
+            if refusal is None:
+                scope = dict(request.scope, query_string=urlencode(params).encode())
+                return None, Request(scope=scope, receive=request.receive)
+        elif request.method == "POST" and request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            body = await request.body()
+            if not trusted_only and b"persistedQuery" not in body:
+                return None, Request(scope=request.scope, receive=_replay(body))
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):  # not a GraphQL request: Strawberry answers it
+                return None, Request(scope=request.scope, receive=_replay(body))
+            refusal = await self.persisted.fill_in(data)
+            if refusal is None:
+                return None, Request(scope=request.scope, receive=_replay(orjson.dumps(data)))
+        else:
+            return None, request
+        response: Response = JSONResponse(refusal.body())
+        if _wants_graphql_response_json(request):
+            response = _as_graphql_response_json(response)
+        return response, request
 
     def encode_json(self, data: object) -> bytes:
         # orjson: a dashboard answer is ~100 kB of JSON, which the standard library takes ~1 ms
@@ -110,6 +151,20 @@ class PortalGraphQL(GraphQL[Context, None]):
 
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def _replay(body: bytes) -> Receive:
+    """A receive channel that gives `body` once (the request's body, read already)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def _wants_graphql_response_json(request: Request) -> bool:

@@ -33,6 +33,7 @@ from app.portal.templating import PageTemplates
 from app.settings import Settings, settings_from_env
 from schema import build_schema
 from services import outbox
+from services.billing.refunds import settle_pending_refunds
 from services.billing.renewals import renew_due_subscriptions
 from services.billing.settlement import settle_stale_payments
 from services.payments.stripe_gateway import close_clients as close_stripe_clients
@@ -256,15 +257,17 @@ async def run_outbox_worker(settings: Settings) -> None:
 
 
 async def run_billing_scheduler(settings: Settings, every_seconds: float = 60.0) -> None:
-    """Renews every due subscription, once a minute. Renewals claim each subscription with a
+    """Settles payments and refunds the gateway did not answer, then renews every due
+    subscription, once a minute. Renewals claim each subscription with a
     conditional update, so several processes can run this side by side."""
     while True:
         try:
             await settle_stale_payments(settings)
+            await settle_pending_refunds(settings)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("settling stale payments failed")
+            logger.exception("settling stale payments or pending refunds failed")
         try:
             summary = await renew_due_subscriptions(settings)
             if summary.renewed or summary.failed or summary.ended:

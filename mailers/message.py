@@ -29,6 +29,9 @@ class EmailMessage:
         if self.reply_to:
             mime["Reply-To"] = self.reply_to
         mime["Date"] = email.utils.format_datetime(datetime.now(UTC))
+        # RFC 3834: sent by a program, not a person, so that auto-responders (vacation
+        # replies) stay silent; every message we send is transactional.
+        mime["Auto-Submitted"] = "auto-generated"
         mime["Message-ID"] = email.utils.make_msgid(domain=domain)
         mime.set_content(self.text)
         mime.add_alternative(self.html, subtype="html")

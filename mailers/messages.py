@@ -4,6 +4,8 @@ Their words are the templates emails/<name>.jinja and the catalog mailers/locale
 from __future__ import annotations
 
 from datetime import datetime
+from email.headerregistry import Address
+from email.utils import parseaddr
 
 from .message import EmailMessage
 from .rendering import check_link, compose, format_expiry, normalize_locale, one_line
@@ -20,19 +22,27 @@ def customer_message(
     locale: str,
     **values: str,
 ) -> EmailMessage:
-    """What every message to a customer shares: the greeting, the business's signature, and
-    replies going to its support address."""
+    """What every message to a customer shares: the sender shown as the business
+    (`Acme GmbH <portal@…>`: the configured address, the business's name), the greeting, the
+    business's signature, and replies going to its support address."""
     return compose(
         template,
         normalize_locale(locale),
         to=to,
-        from_addr=from_addr,
+        from_addr=sender_as(business_name, from_addr),
         reply_to=support_email,
         name=one_line(customer_name or ""),
         business=one_line(business_name),
         support_email=support_email,
         **values,
     )
+
+
+def sender_as(business_name: str, from_addr: str) -> str:
+    """The configured sender address with the business's name as its display name (quoted or
+    encoded as RFC 5322 needs: commas, quotes, umlauts)."""
+    address = parseaddr(from_addr)[1] or from_addr
+    return str(Address(display_name=one_line(business_name), addr_spec=address))
 
 
 def _link_message(

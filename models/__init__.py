@@ -21,7 +21,13 @@ from models.billing import (
 from models.business import ApiKey, Business
 from models.catalog import Product, TaxCategory, TimeInterval
 from models.customer import Customer
-from models.infra import IdempotencyRecord, OutboxKind, OutboxMessage, OutboxStatus
+from models.infra import (
+    IdempotencyRecord,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    TrustedDocument,
+)
 from models.licensing import LicenseKey, LicenseKeyInstance, LicenseKeyStatus
 from models.payments import CardSetup, GatewayEvent, GatewayProvider, PaymentGatewayConfig
 from models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookEvent
@@ -75,6 +81,7 @@ __all__ = [
     "SubscriptionStatus",
     "TaxCategory",
     "TimeInterval",
+    "TrustedDocument",
     "WebhookAttempt",
     "WebhookEndpoint",
     "WebhookEvent",

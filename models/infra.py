@@ -76,3 +76,20 @@ class OutboxMessage(Model):
     class Meta:
         table = "outbox_message"
         indexes = (("status", "next_attempt_at"), ("business_id", "mode", "created_at"))
+
+
+class TrustedDocument(Model):
+    # A GraphQL document a merchant registered: with PORTAL_TRUSTED_DOCUMENTS on, the only
+    # documents /graphql executes. Keyed by the SHA-256 of its text (hex), as clients send it in
+    # extensions.persistedQuery.sha256Hash.
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    document = fields.TextField()
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField(
+        "models.Business", related_name="trusted_documents"
+    )
+    business_id: str
+    created_at = created_field()
+
+    class Meta:
+        table = "trusted_document"

@@ -6,7 +6,7 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.merchant import BusinessProfile, profile_of
-from services import business_settings
+from services import business_settings, persisted_documents
 
 
 async def update_business(ctx: Context, changes: dict[str, Any]) -> BusinessProfile:
@@ -21,3 +21,10 @@ async def portal_branding(ctx: Context, business_id: str) -> business_settings.B
     so this tells nothing to someone who was not given the link."""
     business = await business_settings.find_business(business_id)
     return business_settings.branding_of(business) if business is not None else None
+
+
+async def register_trusted_documents(ctx: Context, documents: list[str]) -> list[str]:
+    """The documents' SHA-256 hashes, in the order given (services/persisted_documents.py)."""
+    return await persisted_documents.register_trusted_documents(
+        ctx.merchant_scope().business_id, documents
+    )

@@ -47,6 +47,26 @@ class UpdateBusinessPayload:
     )
 
 
+@strawberry.input(description="GraphQL documents (queries, mutations) a frontend sends.")
+class RegisterTrustedDocumentsInput:
+    documents: list[str] = strawberry.field(
+        description="1 to 100 documents, each GraphQL syntax of at most 65,536 characters, "
+        "registered exactly as the client sends them (the hash is of the exact text)."
+    )
+
+
+@strawberry.type(description="The result of registerTrustedDocuments.")
+class RegisterTrustedDocumentsPayload:
+    document_ids: list[str] | None = strawberry.field(
+        description="Each document's SHA-256 as 64 lowercase hex digits, in the order given: "
+        "what a client sends as extensions.persistedQuery.sha256Hash; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="INVALID_DOCUMENT (not GraphQL syntax, or none given), TOO_LONG, "
+        "TOO_MANY_DOCUMENTS; field names the document (documents.<index>)."
+    )
+
+
 @strawberry.type
 class BusinessSettingsQuery:
     @strawberry.field(
@@ -82,4 +102,29 @@ class BusinessSettingsMutation:
             UpdateBusinessPayload,
             lambda: resolve.update_business(info.context, changes),
             business=Business.from_profile,
+        )
+
+    @strawberry.mutation(
+        permission_classes=MERCHANT,
+        description="Merchant: registers the documents the business's frontends send. With "
+        "PORTAL_TRUSTED_DOCUMENTS on, /graphql executes only registered documents (sent by "
+        "text or by extensions.persistedQuery.sha256Hash), for every caller; the hosted pages "
+        "are not affected. A registration is permanent and shared (a document is only text: "
+        "who may run it is still decided by the caller's key or session). Registering a "
+        "document again changes nothing. userErrors: INVALID_DOCUMENT, TOO_LONG, "
+        "TOO_MANY_DOCUMENTS.",
+    )
+    async def register_trusted_documents(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RegisterTrustedDocumentsInput, strawberry.argument(description="The documents.")
+        ],
+    ) -> RegisterTrustedDocumentsPayload:
+        documents = list(input.documents)
+        return await payload(
+            info,
+            RegisterTrustedDocumentsPayload,
+            lambda: resolve.register_trusted_documents(info.context, documents),
+            document_ids=lambda hashes: hashes,
         )

@@ -45,6 +45,8 @@ class Settings:
     stripe_js_url: str = "https://js.stripe.com/v3/"
     # A merchant's own templates for pages and emails, searched before ours.
     templates_dir: Path | None = None
+    # /graphql executes only documents registered with registerTrustedDocuments.
+    trusted_documents: bool = False
     secret_key_generated: bool = field(default=False, compare=False)
 
     @property

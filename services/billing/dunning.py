@@ -104,7 +104,9 @@ async def _swap(
             id=subscription.id, status=SubscriptionStatus.ACTIVE
         ).update(payment_method_id=method.id, updated_at=now())
         if changed != 1:
-            raise InvalidState("The subscription changed meanwhile. Try again.")
+            # A lost race, not an answer: the idempotency key is released, so the same
+            # request sent again is answered from the subscription as it is then.
+            raise InvalidState("The subscription changed meanwhile. Try again.", retryable=True)
         await subscription.refresh_from_db()
         await subscription_event("subscription.updated", subscription)
     return BillingResult(subscription=subscription)

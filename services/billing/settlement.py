@@ -78,8 +78,12 @@ async def settle_payment(
     gateway: PaymentGateway | None = None,
 ) -> bool:
     """Records what became of an open payment (asked of its gateway unless given) with its
-    step three. True when it reached a final state here."""
+    step three. True when this call moved it to a final state: False when it is still open,
+    or when another process (a second worker, the processor's webhook) recorded the outcome
+    first, so that settlements counted across processes add up to the payments settled."""
     scope = Scope(payment.business_id, payment.mode)
+    # record_payment_outcome reloads `payment` only when its own conditional update won.
+    before = payment.status
     if gateway is None:
         gateway = await gateway_for(settings, scope)
     customer = await Customer.get(id=payment.customer_id)
@@ -96,13 +100,13 @@ async def settle_payment(
         assert invoice is not None
         product = await Product.get(id=payment.product_id)
         await finish_one_time(settings, payment, invoice, product, method, saved, result)
-        return result.final
+        return result.final and payment.status != before
     subscription = await Subscription.get(id=subscription_id)
     product = await Product.get(id=subscription.product_id)
     if subscription.charging_payment_id != payment.id:
         # The subscription moved on without this payment: record the outcome, change nothing.
-        await record_payment_outcome(payment, result, method)
-        return result.final
+        recorded = await record_payment_outcome(payment, result, method)
+        return result.final and recorded
     if subscription.status == SubscriptionStatus.PENDING:
         assert invoice is not None
         await finish_first_charge(
@@ -116,6 +120,8 @@ async def settle_payment(
     else:
         assert invoice is not None
         await finish_renewal(settings, subscription, invoice, payment, product, result)
+    if payment.status == before:
+        return False
     logger.info("settled %s: %s", payment.id, result.status)
     return result.final
 

@@ -75,7 +75,9 @@ def mail() -> Iterator[MailCatcher]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher
+) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("browser-server")
     database_url = f"sqlite://{directory}/portal.sqlite3"
     asyncio.run(migrate_database(database_url))
@@ -91,7 +93,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Itera
         PORTAL_RATE_LIMIT_LOGIN_IP="1000/hour",
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("w")
+    # One log per module: with pytest-xdist, modules run in several processes at once.
+    log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
@@ -107,7 +111,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Itera
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-            assert process.poll() is None, (ARTIFACTS / "server.log").read_text()
+            assert process.poll() is None, log_path.read_text()
         else:
             pytest.fail("the portal server did not start")
         server = Server(url, env)

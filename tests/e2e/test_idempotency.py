@@ -459,3 +459,44 @@ async def test_a_declined_inline_card_fails_the_subscription_and_is_not_saved(
     assert ok["userErrors"] == []
     methods = (await gql(PAYMENT_METHODS, {"id": customer_id}, token=key))["customer"]
     assert [m["last4"] for m in methods["paymentMethods"]] == ["4242"]
+
+
+async def test_a_card_change_that_lost_a_race_is_not_kept_under_its_key(
+    portal: Portal, acme: NewBusiness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customer cancels the subscription in another tab while the new card is being saved:
+    the card change is told it changed meanwhile, and the same request sent again (same key) is
+    answered from the subscription as it is now, not with the stale answer."""
+    from services.payments.gateway import TestGateway
+
+    gql, key = portal.gql, acme.test_api_key
+    product_id = await create_product(gql, key, amount=2500, interval="MONTH")
+    eve = await create_customer(gql, key, "eve@example.com")
+    subscription_id = (await subscribe(gql, key, eve, product_id))["subscription"]["id"]
+    eve_session = await session_for(gql, key, eve)
+    save_card = TestGateway.save_card
+
+    async def save_while_another_tab_cancels(self: Any, *args: Any, **kwargs: Any) -> Any:
+        saved = await save_card(self, *args, **kwargs)
+        cancelled = await gql(
+            "mutation($i: CancelSubscriptionInput!) { cancelSubscription(input: $i)"
+            " { userErrors { code } } }",
+            {"i": {"subscriptionId": subscription_id}},
+            token=eve_session,
+        )
+        assert cancelled["cancelSubscription"]["userErrors"] == []
+        return saved
+
+    monkeypatch.setattr(TestGateway, "save_card", save_while_another_tab_cancels)
+    request = {"subscriptionId": subscription_id, "card": card(OTHER_GOOD), "idempotencyKey": "k1"}
+    lost = await mutate(gql, UPDATE_PAYMENT_METHOD, "updatePaymentMethod", request, eve_session)
+    assert codes(lost) == ["INVALID_STATE"]
+    assert "changed meanwhile" in lost["userErrors"][0]["message"]
+    monkeypatch.undo()
+
+    again = await mutate(gql, UPDATE_PAYMENT_METHOD, "updatePaymentMethod", request, eve_session)
+    assert codes(again) == ["INVALID_STATE"]
+    assert "Only an active or on-hold subscription" in again["userErrors"][0]["message"]
+    subscription = await Subscription.get(id=subscription_id)
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert await Payment.filter(subscription_id=subscription_id).count() == 1

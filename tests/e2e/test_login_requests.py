@@ -369,3 +369,24 @@ async def test_a_sign_in_link_from_the_static_page_works_for_15_minutes(
         data = await portal.gql(sign_in, {"t": token})
         outcomes.append([e["code"] for e in data["signIn"]["userErrors"]])
     assert outcomes == [[], ["LINK_EXPIRED"]]
+
+
+async def test_the_mail_comes_from_the_business_and_says_it_was_sent_by_a_program(
+    portal: Portal, acme: NewBusiness, smtp: MailCatcher
+) -> None:
+    """Received over SMTP: the sender is shown as the business (the configured address with
+    the business's name, encoded where it must be), replies go to its support address, and
+    `Auto-Submitted: auto-generated` keeps vacation auto-replies away (RFC 3834)."""
+    from email.headerregistry import Address
+
+    from models import Business
+
+    await create_customer(portal.gql, acme.test_api_key, "from@example.com", "From")
+    await Business.filter(id=acme.business.id).update(name='Müller & Söhne, "Die Besten" GmbH')
+    await request_link(portal.gql, acme.business.id, "from@example.com")
+    assert await deliver_mail(portal.settings) == 1
+    [mail] = smtp.to("from@example.com")
+    [sender] = mail["From"].addresses
+    assert sender == Address('Müller & Söhne, "Die Besten" GmbH', addr_spec="portal@localhost")
+    assert mail["Reply-To"] == "support@acme.example"
+    assert mail["Auto-Submitted"] == "auto-generated"

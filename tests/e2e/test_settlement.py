@@ -66,6 +66,36 @@ async def test_renewal_interrupted_after_the_charge_is_settled_once(
     assert await Payment.filter(subscription_id=subscription_id).count() == 2
 
 
+async def test_two_settlers_at_once_settle_and_count_a_payment_once(
+    portal: Portal, acme: NewBusiness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes' schedulers find the same stale payment: one records it, the other finds
+    it recorded; their counts add up to one, and the customer is charged and mailed once."""
+    gql, key = portal.gql, acme.test_api_key
+    customer_id = await create_customer(gql, key, "cyd@example.com")
+    product_id = await create_product(gql, key, amount=1200)
+    subscription_id = (await subscribe(gql, key, customer_id, product_id))["subscription"]["id"]
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    await gql(
+        "mutation($i: UpdateSubscriptionInput!) { updateSubscription(input: $i)"
+        " { userErrors { code } } }",
+        {"i": {"subscriptionId": subscription_id, "nextBillingDate": past}},
+        token=key,
+    )
+    monkeypatch.setattr(TestGateway, "charge", _crash)
+    with pytest.raises(asyncio.CancelledError):
+        await renew_due_subscriptions(portal.settings)
+    monkeypatch.undo()
+
+    clock.advance(timedelta(minutes=11))
+    counts = await asyncio.gather(
+        settle_stale_payments(portal.settings), settle_stale_payments(portal.settings)
+    )
+    assert sorted(counts) == [0, 1]
+    payments = await Payment.filter(subscription_id=subscription_id).order_by("created_at")
+    assert [payment.status for payment in payments] == [PaymentStatus.SUCCEEDED] * 2
+
+
 async def test_first_charge_with_an_inline_card_interrupted_is_failed_cleanly(
     portal: Portal, acme: NewBusiness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ charged twice."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -14,8 +15,19 @@ from tortoise import Tortoise
 from tortoise.models import Model
 
 import models
+from app.main import run_billing_scheduler
 from conftest import Portal, make_portal
-from models import Customer, Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus, Refund
+from models import (
+    Customer,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from models.clock import clock
 from services.billing.settlement import settle_payment, settle_stale_payments
 from services.businesses import NewBusiness
@@ -245,8 +257,9 @@ async def test_stripe_unreachable_leaves_the_payment_processing_and_it_settles_o
     payment = await Payment.get(id=payment_id)
     assert payment.gateway_reference
     assert (await stripe_lab.intent(payment.gateway_reference))["status"] == "succeeded"
-    # Settling it again asks Stripe about the same PaymentIntent and changes nothing.
-    assert await settle_payment(portal.settings, payment) is True
+    # Settling it again asks Stripe about the same PaymentIntent, changes nothing and does not
+    # count it as settled a second time.
+    assert await settle_payment(portal.settings, payment) is False
     assert (await Payment.get(id=payment_id)).gateway_reference == payment.gateway_reference
     # The same request repeated with its idempotency key shows what became of it.
     repeated = await create_payment(
@@ -357,3 +370,52 @@ async def test_a_refund_goes_back_through_stripe_once(
     intent = await stripe_lab.intent(str(payment.gateway_reference))
     charges = intent["charges"]["data"]
     assert [charge["amount_refunded"] for charge in charges] == [1500]
+
+
+async def test_a_refund_stripe_did_not_answer_is_sent_again_by_the_billing_scheduler(
+    shop: tuple[Portal, NewBusiness], stripe_lab: StripeLab
+) -> None:
+    portal, acme = shop
+    key = acme.test_api_key
+    customer_id = await create_customer(portal.gql, key, "ida@example.com")
+    once = await create_product(portal.gql, key, amount=4900, interval=None)
+    paid = await create_payment(
+        portal, acme, customer_id, once, await stripe_lab.payment_method(VISA)
+    )
+    payment_id = paid["payment"]["id"]
+    refund_payment = (
+        "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {"
+        " refund { id status } creditNote { number } userErrors { code } } }"
+    )
+    variables = {"i": {"paymentId": payment_id, "amount": 2000, "idempotencyKey": "ida-refund"}}
+
+    # Stripe's address stops answering while the merchant refunds: the refund stays PENDING,
+    # its amount reserved, and no credit note is issued.
+    down = replace(portal.settings, stripe_api_base=f"http://127.0.0.1:{free_port()}")
+    http, gql = await make_portal(down)
+    async with http:
+        pending = (await gql(refund_payment, variables, token=key))["refundPayment"]
+    assert codes(pending) == ["GATEWAY_UNAVAILABLE"]
+    assert pending["refund"]["status"] == "PENDING"
+    assert pending["creditNote"] is None
+    assert (await Payment.get(id=payment_id)).refunded_amount == 2000
+
+    # The server's billing scheduler (what `portal serve` runs each minute) sends it again with
+    # the same key once it is old enough; Stripe refunds once and the credit note follows.
+    clock.advance(timedelta(minutes=2))
+    scheduler = asyncio.create_task(run_billing_scheduler(portal.settings, every_seconds=3600))
+    try:
+        for _ in range(200):
+            refund = await Refund.get(id=pending["refund"]["id"])
+            if refund.status != RefundStatus.PENDING:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        scheduler.cancel()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.gateway_reference and refund.gateway_reference.startswith("re_")
+    credit_notes = await Invoice.filter(customer_id=customer_id, kind=InvoiceKind.CREDIT_NOTE)
+    assert [note.total_amount for note in credit_notes] == [2000]
+    payment = await Payment.get(id=payment_id)
+    intent = await stripe_lab.intent(str(payment.gateway_reference))
+    assert [charge["amount_refunded"] for charge in intent["charges"]["data"]] == [2000]

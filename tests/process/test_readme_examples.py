@@ -6,6 +6,7 @@ example that goes stale fails here."""
 from __future__ import annotations
 
 import email
+import hashlib
 import json
 import os
 import re
@@ -64,7 +65,13 @@ def example(name: str, language: str, url: str, **values: str) -> str:
 
 
 def test_every_marked_example_is_run_here() -> None:
-    assert set(EXAMPLES) == {"cli-create-business", "js-merchant", *CURL_STORY, *JS_FRONTEND}
+    assert set(EXAMPLES) == {
+        "cli-create-business",
+        "js-merchant",
+        "curl-register-trusted-documents",
+        *CURL_STORY,
+        *JS_FRONTEND,
+    }
 
 
 def _needs(program: str) -> str:
@@ -165,6 +172,24 @@ def test_the_curl_examples(server: RunningServer) -> None:
     assert requested["requestLoginLink"]["userErrors"] == []
     mailed = login_link_mailed_to(server, "ada@example.com")
     assert mailed.startswith(f"{server.url}/test/session/")
+
+
+def test_the_trusted_documents_example(server: RunningServer) -> None:
+    """The deploy step of "Persisted documents": the README's document is the built-in one, and
+    the answer gives each registered document's hash."""
+    from services.persisted_documents import REGISTER_TRUSTED_DOCUMENTS
+
+    _needs("curl")
+    business = create_business(server)
+    assert json.dumps(REGISTER_TRUSTED_DOCUMENTS) in EXAMPLES["curl-register-trusted-documents"][1]
+    registered = run_curl(
+        server, "curl-register-trusted-documents", API_KEY=business["test_api_key"]
+    )["registerTrustedDocuments"]
+    document = "query Business { business { name } }"
+    assert registered == {
+        "documentIds": [hashlib.sha256(document.encode()).hexdigest()],
+        "userErrors": [],
+    }
 
 
 def test_the_javascript_examples(server: RunningServer) -> None:
