@@ -16,6 +16,9 @@ logger = logging.getLogger("portal.access")
 _TOKEN_PATH = re.compile(r"(/(?:session|confirm-email)/)[^/?#]+")
 # Query parameters that are secrets or parts of a signature.
 SECRET_PARAMETERS = frozenset({"signature", "token", "key", "secret"})
+# A GraphQL request over GET carries its document and variables in the query string, and either
+# can hold a credential (a license key, a token as a literal): only operationName is kept.
+GRAPHQL_PARAMETERS = frozenset({"query", "variables", "extensions"})
 REDACTED = "[redacted]"
 
 
@@ -29,8 +32,9 @@ def loggable_target(path: str, query_string: bytes | str = b"") -> str:
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
     if query_string:
+        secret = SECRET_PARAMETERS | (GRAPHQL_PARAMETERS if path == "/graphql" else frozenset())
         pairs = [
-            (name, REDACTED if name.lower() in SECRET_PARAMETERS else value)
+            (name, REDACTED if name.lower() in secret else value)
             for name, value in parse_qsl(query_string, keep_blank_values=True)
         ]
         target = f"{target}?{urlencode(pairs, safe='[]')}"
@@ -62,11 +66,22 @@ class AccessLog:
             await self.app(scope, receive, recording_send)
         finally:
             client = scope.get("client")
+            address = client[0] if client else "-"
+            target = loggable_target(scope["path"], scope.get("query_string", b""))
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
             logger.info(
                 '%s "%s %s" %d %.1fms',
-                client[0] if client else "-",
+                address,
                 scope["method"],
-                loggable_target(scope["path"], scope.get("query_string", b"")),
+                target,
                 status,
-                (time.perf_counter() - started) * 1000,
+                duration_ms,
+                # The same, as fields of the JSON line (app/logs.py): the redacted target only.
+                extra={
+                    "client": address,
+                    "method": scope["method"],
+                    "target": target,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                },
             )

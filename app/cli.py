@@ -18,6 +18,7 @@ from tortoise import Tortoise
 
 import mailers
 from app.db import tortoise_config
+from app.logs import use_json_logs
 from app.settings import Settings, settings_from_env
 
 logger = logging.getLogger("portal")
@@ -86,6 +87,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "log_level": "info",
         # Our AccessLog writes the access log with tokens and signatures redacted.
         "access_log": False,
+        # No logging setup of uvicorn's own: its lines go up to our JSON lines (app/logs.py).
+        "log_config": None,
         # Only PORTAL_TRUSTED_PROXIES may set the client address (app/auth.client_ip);
         # uvicorn's own proxy handling would believe X-Forwarded-For from loopback.
         "proxy_headers": False,
@@ -229,11 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request's URL at INFO; a webhook URL may carry the receiver's token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    use_json_logs(logging.INFO)
     args = build_parser().parse_args(argv)
     settings = settings_from_env()
     # Commands that email (billing run, demo) use the merchant's templates, as the server does.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from app.auth import client_ip, principal_of_token, resolve_principal
+from app.graphiql import graphiql_page
+from app.metrics import GraphQLObservation, current_observation
 from app.persisted import PersistedDocuments
 from app.settings import Settings
 from resolvers.context import Context
@@ -69,13 +72,23 @@ class PortalGraphQL(GraphQL[Context, None]):
         if refused is not None:
             await refused(scope, receive, send)
             return
+        observation = GraphQLObservation()
+        reset = current_observation.set(observation)
+        started = time.perf_counter()
         try:
             response = await self.run(request)
         except HTTPException as error:
             response = PlainTextResponse(error.reason, status_code=error.status_code)
+        finally:
+            current_observation.reset(reset)
+        if observation.answered:
+            observation.record(time.perf_counter() - started)
         if _wants_graphql_response_json(request) and response.media_type == "application/json":
             response = _as_graphql_response_json(response)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
 
     async def with_document(self, request: Request) -> tuple[Response | None, Request]:
         """Persisted documents (app/persisted.py): the request with its document filled in, or
@@ -128,6 +141,9 @@ class PortalGraphQL(GraphQL[Context, None]):
             if "code" not in extensions:
                 too_complex = is_token_limit(error.get("message", ""))
                 extensions["code"] = "QUERY_TOO_COMPLEX" if too_complex else "BAD_USER_INPUT"
+        observation = current_observation.get()
+        if observation is not None:
+            observation.read_result(data)
         return data
 
     async def get_context(self, request: Any, response: Any) -> Context:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -23,6 +22,7 @@ from app.access_log import AccessLog
 from app.db import tortoise_config
 from app.gateway_webhooks import gateway_routes
 from app.graphql import PortalGraphQL
+from app.health import healthz, readyz
 from app.invoices import invoice_routes
 from app.jobs import (  # noqa: F401 (app.main's names of old)
     Jobs,
@@ -31,6 +31,8 @@ from app.jobs import (  # noqa: F401 (app.main's names of old)
     run_billing_scheduler,
     run_outbox_worker,
 )
+from app.logs import RequestId, use_json_logs
+from app.metrics import HttpMetrics, OperationNames, metrics_endpoint
 from app.portal import page_routes
 from app.portal.core import content_security_policy
 from app.portal.templating import PageTemplates
@@ -177,13 +179,9 @@ async def _timed_out(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     """`manage_orm=False` leaves the database and the workers to the caller (tests)."""
-    schema = build_schema(introspection=not settings.production)
+    schema = build_schema(introspection=not settings.production, observers=[OperationNames])
     mailers.use_templates_dir(settings.templates_dir)
     limiter = RateLimiter(settings.redis_url)
     graphql_app = PortalGraphQL(schema, settings, limiter)
@@ -219,6 +217,8 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         # Subscriptions (the `Live` root) over graphql-transport-ws, on the same path.
         WebSocketRoute("/graphql", graphql_app),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
         *page_routes(),
         *invoice_routes(),
@@ -228,6 +228,8 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(RequestId),
+            Middleware(HttpMetrics),
             Middleware(AccessLog),
             Middleware(SecurityHeaders, hsts=settings.production),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
@@ -242,5 +244,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
 
 
 def app_from_env() -> Starlette:
-    """For `uvicorn app.main:app_from_env --factory`."""
+    """For `uvicorn app.main:app_from_env --factory` (each process of `portal serve --workers
+    N`, started afresh: its logs are set up here, as `portal` sets up its own)."""
+    use_json_logs(logging.INFO)
     return create_app(settings_from_env())

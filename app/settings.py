@@ -113,6 +113,7 @@ def settings_from_env() -> Settings:
         templates_dir=Path(os.environ["PORTAL_TEMPLATES_DIR"])
         if os.environ.get("PORTAL_TEMPLATES_DIR")
         else None,
+        metrics_token=os.environ.get("PORTAL_METRICS_TOKEN") or None,
         trusted_documents=_bool(os.environ.get("PORTAL_TRUSTED_DOCUMENTS"), default=False),
         secret_key_generated=generated,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -110,8 +111,11 @@ class PortalSchema(strawberry.Schema):
                 )
 
 
-def build_schema(introspection: bool = True, plans: bool = True) -> strawberry.Schema:
-    extensions = schema_extensions(suggestions=introspection, plans=plans)
+def build_schema(
+    introspection: bool = True, plans: bool = True, observers: Sequence[Any] = ()
+) -> strawberry.Schema:
+    """`observers`: extensions the edge adds to watch operations (app/metrics.py)."""
+    extensions = [*schema_extensions(suggestions=introspection, plans=plans), *observers]
     if not introspection:
         from strawberry.extensions import DisableIntrospection
 

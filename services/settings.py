@@ -50,6 +50,8 @@ class Settings:
     # On SIGTERM: how long in-flight requests and jobs may take to finish before they are cut
     # off (a cut-off job's lease is released, so another worker takes it at once).
     shutdown_grace_seconds: float = 30.0
+    # /metrics answers only a scrape that brings this as its bearer token; unset: no /metrics.
+    metrics_token: str | None = None
     # Stripe's API (tests point it at localstripe) and Stripe.js, which the pages load.
     stripe_api_base: str = "https://api.stripe.com"
     stripe_js_url: str = "https://js.stripe.com/v3/"
@@ -83,6 +85,8 @@ class Settings:
                 raise SettingsError(
                     f"PORTAL_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
                 ) from exc
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise SettingsError("PORTAL_METRICS_TOKEN must be at least 16 characters")
         if self.production:
             if self.secret_key_generated or len(self.secret_key) < 32:
                 raise SettingsError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -28,6 +30,7 @@ def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             **extra,  # a test may name another database
         }
     )
+    env.update(extra)  # may name another database
     return env
 
 
@@ -52,11 +55,19 @@ class RunningServer:
     def log_text(self) -> str:
         return self.log.read_text()
 
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The server's log: one JSON object a line (app/logs.py)."""
+        return [json.loads(line) for line in self.log_text().splitlines() if line.strip()]
+
 
 @contextmanager
-def running_server(tmp_path: Path, **extra: str) -> Iterator[RunningServer]:
-    """`portal serve` on a free port (the database migrated first), its output in a file."""
-    assert run_portal(tmp_path, "migrate", **extra).returncode == 0
+def running_server(
+    tmp_path: Path, *, migrate: bool = True, **extra: str
+) -> Iterator[RunningServer]:
+    """`portal serve` on a free port (the database migrated first, unless `migrate=False`),
+    its output in a file."""
+    if migrate:
+        assert run_portal(tmp_path, "migrate", **extra).returncode == 0
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / f"server-{port}.log"

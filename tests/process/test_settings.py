@@ -35,6 +35,7 @@ def test_production_settings_are_accepted_when_complete() -> None:
         ({"public_url": "http://portal.example.com"}, "https"),
         ({"secret_key": "short"}, "PORTAL_SECRET_KEY"),
         ({"secret_key_generated": True}, "PORTAL_SECRET_KEY"),
+        ({"metrics_token": "too-short"}, "PORTAL_METRICS_TOKEN"),
     ],
 )
 def test_production_refuses_unsafe_settings(changes: dict[str, object], says: str) -> None:
