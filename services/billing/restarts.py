@@ -17,7 +17,7 @@ from services.billing.charging import (
     with_idempotency,
 )
 from services.billing.products import get_product
-from services.billing.subscriptions import _subscribe, get_subscription
+from services.billing.subscriptions import get_subscription, start_subscription
 from services.errors import InvalidState, ServiceError
 from services.portal_settings import require_may_hold_another
 from services.scope import Scope
@@ -56,7 +56,8 @@ async def restart_subscription(
             )
         await require_may_hold_another(scope, ended.customer_id, product.id)
         source = await resolve_source(gateway, scope, ended.customer_id, card)
-        return await _subscribe(settings, gateway, scope, ended.customer_id, product, source)
+        customer_id = ended.customer_id
+        return await start_subscription(settings, gateway, scope, customer_id, product, source)
 
     return await with_idempotency(
         settings, scope, caller, idempotency_key, "restartSubscription", request, work

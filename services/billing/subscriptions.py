@@ -112,14 +112,14 @@ async def create_subscription(
                 field=["productId"],
             )
         source = await resolve_source(gateway, scope, customer.id, card)
-        return await _subscribe(settings, gateway, scope, customer.id, product, source)
+        return await start_subscription(settings, gateway, scope, customer.id, product, source)
 
     return await with_idempotency(
         settings, scope, caller, idempotency_key, "createSubscription", request, work
     )
 
 
-async def _subscribe(
+async def start_subscription(
     settings: Settings,
     gateway: PaymentGateway,
     scope: Scope,
