@@ -27,11 +27,13 @@ async def _crash(*args: Any, **kwargs: Any) -> Any:
     raise asyncio.CancelledError  # the process is stopped mid-call
 
 
-async def test_renewal_interrupted_after_the_charge_is_settled_once(
-    portal: Portal, acme: NewBusiness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    gql, key = portal.gql, acme.test_api_key
-    customer_id = await create_customer(gql, key, "cy@example.com")
+async def interrupted_renewal(
+    portal: Portal, key: str, email: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A subscription whose renewal was stopped between the gateway's charge and its record
+    (the process killed mid-call): its payment is left PROCESSING. Returns its id."""
+    gql = portal.gql
+    customer_id = await create_customer(gql, key, email)
     product_id = await create_product(gql, key, amount=1200)
     subscription_id = (await subscribe(gql, key, customer_id, product_id))["subscription"]["id"]
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
@@ -41,11 +43,18 @@ async def test_renewal_interrupted_after_the_charge_is_settled_once(
         {"i": {"subscriptionId": subscription_id, "nextBillingDate": past}},
         token=key,
     )
-
     monkeypatch.setattr(TestGateway, "charge", _crash)
     with pytest.raises(asyncio.CancelledError):
         await renew_due_subscriptions(portal.settings)
     monkeypatch.undo()
+    return str(subscription_id)
+
+
+async def test_renewal_interrupted_after_the_charge_is_settled_once(
+    portal: Portal, acme: NewBusiness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gql, key = portal.gql, acme.test_api_key
+    subscription_id = await interrupted_renewal(portal, key, "cy@example.com", monkeypatch)
     [stuck] = await Payment.filter(subscription_id=subscription_id, status=PaymentStatus.PROCESSING)
 
     # While it is unsettled, another billing run does not charge the subscription again.
@@ -71,21 +80,9 @@ async def test_two_settlers_at_once_settle_and_count_a_payment_once(
 ) -> None:
     """Two processes' schedulers find the same stale payment: one records it, the other finds
     it recorded; their counts add up to one, and the customer is charged and mailed once."""
-    gql, key = portal.gql, acme.test_api_key
-    customer_id = await create_customer(gql, key, "cyd@example.com")
-    product_id = await create_product(gql, key, amount=1200)
-    subscription_id = (await subscribe(gql, key, customer_id, product_id))["subscription"]["id"]
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    await gql(
-        "mutation($i: UpdateSubscriptionInput!) { updateSubscription(input: $i)"
-        " { userErrors { code } } }",
-        {"i": {"subscriptionId": subscription_id, "nextBillingDate": past}},
-        token=key,
+    subscription_id = await interrupted_renewal(
+        portal, acme.test_api_key, "cyd@example.com", monkeypatch
     )
-    monkeypatch.setattr(TestGateway, "charge", _crash)
-    with pytest.raises(asyncio.CancelledError):
-        await renew_due_subscriptions(portal.settings)
-    monkeypatch.undo()
 
     clock.advance(timedelta(minutes=11))
     counts = await asyncio.gather(
