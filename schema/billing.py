@@ -27,6 +27,25 @@ from schema.permissions import CUSTOMER, MERCHANT, SIGNED_IN
 from schema.types import Connection, connection
 
 
+def idempotency_key_field() -> Any:
+    """The idempotencyKey input field of the mutations that charge or save a card."""
+    return strawberry.field(
+        default=None,
+        description="1 to 255 characters, kept 24 hours per business, mode and caller: the "
+        "same key with the same input answers the first result again; with other input, "
+        "IDEMPOTENCY_KEY_REUSED.",
+    )
+
+
+def gateway_payment_method_field() -> Any:
+    """The gatewayPaymentMethodId input field: a card for a business on Stripe."""
+    return strawberry.field(
+        default=None,
+        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
+        "publishable key; for a business whose gateway is Stripe, instead of card.",
+    )
+
+
 @strawberry.input(description="Test mode only: live mode takes a processor's token instead.")
 class CardInput:
     number: str = strawberry.field(
@@ -129,17 +148,8 @@ class CreateSubscriptionInput:
         description="A new card (the test simulator only); saved for renewals when the charge "
         "succeeds.",
     )
-    gateway_payment_method_id: str | None = strawberry.field(
-        default=None,
-        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
-        "publishable key; for a business whose gateway is Stripe, instead of card.",
-    )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="1 to 255 characters, kept 24 hours per business, mode and caller: the "
-        "same key with the same input answers the first result again; with other input, "
-        "IDEMPOTENCY_KEY_REUSED.",
-    )
+    gateway_payment_method_id: str | None = gateway_payment_method_field()
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="The result of createSubscription.")
@@ -178,17 +188,8 @@ class CreatePaymentInput:
         default=None,
         description="A new card (the test simulator only); saved when the charge succeeds.",
     )
-    gateway_payment_method_id: str | None = strawberry.field(
-        default=None,
-        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
-        "publishable key; for a business whose gateway is Stripe, instead of card.",
-    )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="1 to 255 characters, kept 24 hours per business, mode and caller: the "
-        "same key with the same input answers the first result again; with other input, "
-        "IDEMPOTENCY_KEY_REUSED.",
-    )
+    gateway_payment_method_id: str | None = gateway_payment_method_field()
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="The result of createPayment.")
@@ -254,11 +255,7 @@ class AddPaymentMethodInput:
     card: CardInput | None = strawberry.field(
         default=None, description="A new card (the test simulator only)."
     )
-    gateway_payment_method_id: str | None = strawberry.field(
-        default=None,
-        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
-        "publishable key; for a business whose gateway is Stripe, instead of card.",
-    )
+    gateway_payment_method_id: str | None = gateway_payment_method_field()
 
 
 @strawberry.type(description="The result of addPaymentMethod.")
@@ -329,17 +326,8 @@ class UpdatePaymentMethodInput:
         description="A new card (the test simulator only): the subscription's card once its "
         "payment succeeds, or at once when nothing is owed.",
     )
-    gateway_payment_method_id: str | None = strawberry.field(
-        default=None,
-        description="A Stripe PaymentMethod (pm_…) made by Stripe.js with the business's "
-        "publishable key; for a business whose gateway is Stripe, instead of card.",
-    )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="1 to 255 characters, kept 24 hours per business, mode and caller: the "
-        "same key with the same input answers the first result again; with other input, "
-        "IDEMPOTENCY_KEY_REUSED.",
-    )
+    gateway_payment_method_id: str | None = gateway_payment_method_field()
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="The result of updatePaymentMethod.")
