@@ -21,7 +21,7 @@ from strawberry.types.unset import UnsetType
 from app.auth import client_ip, principal_of_token, resolve_principal
 from app.graphiql import graphiql_page
 from app.metrics import GraphQLObservation, current_observation
-from app.persisted import PersistedDocuments
+from app.persisted import NOT_TRUSTED, PersistedDocuments
 from app.settings import Settings
 from resolvers.context import Context
 from schema.extensions import is_token_limit
@@ -102,21 +102,29 @@ class PortalGraphQL(GraphQL[Context, None]):
             if refusal is None:
                 scope = dict(request.scope, query_string=urlencode(params).encode())
                 return None, Request(scope=scope, receive=request.receive)
-        elif request.method == "POST" and request.headers.get("content-type", "").startswith(
-            "application/json"
-        ):
-            body = await request.body()
-            if not trusted_only and b"persistedQuery" not in body:
-                return None, Request(scope=request.scope, receive=_replay(body))
-            try:
-                data = json.loads(body)
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):  # not a GraphQL request: Strawberry answers it
-                return None, Request(scope=request.scope, receive=_replay(body))
-            refusal = await self.persisted.fill_in(data)
-            if refusal is None:
-                return None, Request(scope=request.scope, receive=_replay(orjson.dumps(data)))
+        elif request.method == "POST":
+            # Strawberry takes any content type that contains application/json.
+            if "application/json" not in request.headers.get("content-type", "").lower():
+                if not trusted_only:
+                    return None, request  # not a GraphQL request Strawberry runs
+                refusal = NOT_TRUSTED
+            else:
+                body = await request.body()
+                if not trusted_only and b"persistedQuery" not in body:
+                    return None, Request(scope=request.scope, receive=_replay(body))
+                try:
+                    data = json.loads(body)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict):
+                    refusal = await self.persisted.fill_in(data)
+                    if refusal is None:
+                        body = orjson.dumps(data)
+                        return None, Request(scope=request.scope, receive=_replay(body))
+                elif not trusted_only:  # not one GraphQL request: Strawberry answers it
+                    return None, Request(scope=request.scope, receive=_replay(body))
+                else:  # a batch or no JSON at all: nothing unchecked runs
+                    refusal = NOT_TRUSTED
         else:
             return None, request
         response: Response = JSONResponse(refusal.body())

@@ -128,6 +128,18 @@ async def test_trusted_documents_only_run_what_a_merchant_registered(
             code(await post(http, key, {"query": BUSINESS, "extensions": persisted(sha(BUSINESS))}))
             == "DOCUMENT_NOT_TRUSTED"
         )
+        # Any spelling of JSON Strawberry would take, a batch, or another body: refused too.
+        for content_type, raw in (
+            ("Application/JSON", json.dumps({"query": BUSINESS})),
+            ("application/json", json.dumps([{"query": BUSINESS}])),
+            ("text/plain", BUSINESS),
+        ):
+            sneaked = await http.post(
+                "/graphql",
+                content=raw,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
+            )
+            assert code(sneaked.json()) == "DOCUMENT_NOT_TRUSTED", content_type
         strict = await http.post(
             "/graphql",
             json={"query": BUSINESS},
