@@ -8,6 +8,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
 from tortoise.transactions import in_transaction
 
 from conftest import Portal
@@ -23,6 +25,7 @@ from models import (
 )
 from services.billing.invoices import InvoiceItem, create_invoice
 from services.businesses import NewBusiness
+from services.payments.gateway import TestGateway
 from support import (
     CREATE_SUBSCRIPTION,
     UPDATE_PAYMENT_METHOD,
@@ -64,6 +67,10 @@ async def gather_payloads(
     responses = await asyncio.gather(
         *(gql.raw(query, variables, token) for query, variables, token in calls)
     )
+    return payloads_of(responses, field)
+
+
+def payloads_of(responses: list[httpx.Response], field: str) -> list[dict[str, Any]]:
     payloads = []
     for response in responses:
         assert response.status_code == 200, response.text
@@ -358,7 +365,7 @@ async def test_overlapping_billing_runs_renew_each_subscription_once(
 
 
 async def test_a_request_that_lost_the_race_can_be_retried_with_its_key(
-    portal: Portal, acme: NewBusiness
+    portal: Portal, acme: NewBusiness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loser is told "already under way, try again"; that must stay true. Once the winner
     is done, retrying the loser's request with its own key answers from the subscription as it
@@ -372,7 +379,25 @@ async def test_a_request_that_lost_the_race_can_be_retried_with_its_key(
         return UPDATE_PAYMENT_METHOD, {"input": request}, session
 
     tabs = [attempt(f"tab-{n}", GOOD if n % 2 else "5555555555554444") for n in range(5)]
-    payloads = await gather_payloads(gql, "updatePaymentMethod", tabs)
+    # The winner's charge waits until the four others were answered, so that all five overlap
+    # however the machine schedules them (a tab arriving after the winner finished would find
+    # the subscription ACTIVE and only swap the card, which is right but not this story).
+    released = asyncio.Event()
+    charge_new_card = TestGateway.charge_new_card
+
+    async def held(self: TestGateway, *args: Any, **kwargs: Any) -> Any:
+        await released.wait()
+        return await charge_new_card(self, *args, **kwargs)
+
+    monkeypatch.setattr(TestGateway, "charge_new_card", held)
+    requests = [asyncio.create_task(gql.raw(*tab)) for tab in tabs]
+    for _ in range(1000):
+        if sum(request.done() for request in requests) >= 4:
+            break
+        await asyncio.sleep(0.01)
+    released.set()
+    payloads = payloads_of(list(await asyncio.gather(*requests)), "updatePaymentMethod")
+    monkeypatch.undo()
     outcomes = sorted([e["code"] for e in p["userErrors"]] for p in payloads)
     assert outcomes == [[]] + [["PAYMENT_IN_PROGRESS"]] * 4, payloads
     await assert_paid_once(subscription_id, open_invoice_id, payments_before)
