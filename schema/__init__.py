@@ -112,10 +112,17 @@ class PortalSchema(strawberry.Schema):
 
 
 def build_schema(
-    introspection: bool = True, plans: bool = True, observers: Sequence[Any] = ()
+    introspection: bool = True,
+    plans: bool = True,
+    observers: Sequence[Any] = (),
+    compiled: bool = True,
 ) -> strawberry.Schema:
-    """`observers`: extensions the edge adds to watch operations (app/metrics.py)."""
-    extensions = [*schema_extensions(suggestions=introspection, plans=plans), *observers]
+    """`observers`: extensions the edge adds to watch operations (app/metrics.py); `plans` and
+    `compiled`: see schema/extensions.py."""
+    extensions = [
+        *schema_extensions(suggestions=introspection, plans=plans, compiled=compiled),
+        *observers,
+    ]
     if not introspection:
         from strawberry.extensions import DisableIntrospection
 

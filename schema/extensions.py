@@ -27,6 +27,7 @@ from strawberry.extensions import (
 )
 
 from resolvers.types import ServiceError
+from schema.compiled_queries import CompiledQueries
 from schema.cost import CostLimit
 from schema.input_text import InputText
 from schema.live import OneTransportEach
@@ -152,10 +153,14 @@ class MaskUnexpectedErrors(MaskErrors):
 VALIDATION_RULES: list[type[ASTValidationRule]] = [DepthLimit, AliasLimit]
 
 
-def schema_extensions(*, suggestions: bool = True, plans: bool = True) -> list[Any]:
+def schema_extensions(
+    *, suggestions: bool = True, plans: bool = True, compiled: bool = True
+) -> list[Any]:
     """Classes or factories, never shared instances (extensions hold per-request state).
     `suggestions=False` (production) drops graphql-core's "Did you mean …?" from errors;
-    `plans=False` leaves every operation to graphql-core (schema/query_plans.py)."""
+    `plans=False` leaves every operation to graphql-core (schema/query_plans.py);
+    `compiled=False` leaves the signed-in customer's queries to their plans
+    (schema/compiled_queries.py)."""
     return [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(VALIDATION_RULES),
@@ -164,6 +169,7 @@ def schema_extensions(*, suggestions: bool = True, plans: bool = True) -> list[A
         InputText,
         OneTransportEach,
         CostLimit,
+        *([CompiledQueries] if plans and compiled else []),
         *([PlannedQueries] if plans else []),
         MaskUnexpectedErrors,
         lambda: ErrorCodes(suggestions=suggestions),

@@ -1,0 +1,547 @@
+"""The signed-in customer's queries compiled into one SQL statement and a builder of the answer.
+
+A portal dashboard asks `me` for the customer and a page of each of their lists. Planned
+(schema/query_plans.py), that is a statement per list and a view per object, each field then
+read off its view. Compiled, it is one statement (services/billing/one_statement.py) whose rows
+carry exactly the columns the query's fields show, and builders made once per query that turn
+those rows into the answer's dicts: a column's value converted as the model declares it and
+serialized by the field's own scalar; money, signed links and cursors made by the same
+functions the views use.
+
+What is compiled is a planned query (so: fields of object types, aliases, fragments on the same
+type, `__typename`) whose root is `me` and whose fields are all listed below: the customer's
+columns; their `subscriptions`, `invoices` and `payments` connections (`edges { cursor node }`,
+`pageInfo { hasNextPage endCursor }`) and `paymentMethods`; the columns, money, related
+objects (product, card, subscription, invoice, as the lists' joins read them), a
+subscription's `outstandingAmount`, an invoice's `pdfUrl` and a payment's `receiptUrl` of the
+objects in them. Anything else is the plan's, and at run time so is a list asked for `after` a
+cursor or for one status, and any run that meets something unusual (a null where the type says
+non-null, a value a serializer refuses, an error): the plan, and graphql-core after it, then run
+the operation from the start. `tests/schema/test_compiled_queries.py` holds the answers to
+those of graphql-core alone.
+
+The answer is built from the same schema extension hook as the plans (`on_execute`, where
+Strawberry documents that an extension may answer an operation itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphql.execution import ExecutionResult, get_argument_values, get_variable_values
+from strawberry.extensions import SchemaExtension
+
+import models
+from resolvers import billing as resolve
+from resolvers import one_statement as reads
+from resolvers.context import Context
+from resolvers.one_statement import as_datetime
+from schema.cost import types_of
+from schema.query_plans import PLANNED, FieldStep, GiveUp, ObjectPlan, QueryPlan, cached_plan
+
+logger = logging.getLogger("portal.graphql.plans")
+
+Build = Callable[[Sequence[Any], "_Run"], Any]
+
+
+class NotCompiled(Exception):
+    """The query has a field this module does not compile: its plan answers it."""
+
+
+# The object types read from rows, and which of their fields are a column of the same name.
+MODELS: dict[str, type[Any]] = {
+    "Customer": models.Customer,
+    "Subscription": models.Subscription,
+    "Invoice": models.Invoice,
+    "Payment": models.Payment,
+    "PaymentMethod": models.PaymentMethod,
+    "Product": models.Product,
+}
+COLUMNS: dict[str, frozenset[str]] = {
+    "Customer": frozenset({"id", "email", "name", "phone_number", "locale", "created_at"}),
+    "Subscription": frozenset(
+        {
+            "id",
+            "status",
+            "interval",
+            "interval_count",
+            "current_period_start",
+            "next_billing_date",
+            "cancel_at_next_billing_date",
+            "cancelled_at",
+            "cancellation_reason",
+            "cancellation_comment",
+            "paused_at",
+            "pause_at_next_billing_date",
+            "resume_at",
+            "created_at",
+        }
+    ),
+    "Invoice": frozenset(
+        {"id", "number", "status", "issued_at", "paid_at", "period_start", "period_end", "kind"}
+    ),
+    "Payment": frozenset(
+        {
+            "id",
+            "status",
+            "created_at",
+            "failure_code",
+            "failure_message",
+            "card_brand",
+            "card_last4",
+        }
+    ),
+    "PaymentMethod": frozenset({"id", "brand", "last4", "exp_month", "exp_year"}),
+    "Product": frozenset(
+        {
+            "id",
+            "name",
+            "description",
+            "is_recurring",
+            "interval",
+            "interval_count",
+            "license_key_enabled",
+            "license_key_activations_limit",
+            "license_key_duration_days",
+            "tax_category",
+            "created_at",
+        }
+    ),
+}
+# Money fields: (amount column, currency column), as the views build them.
+MONEY: dict[str, dict[str, tuple[str, str]]] = {
+    "Subscription": {"price": ("price_amount", "currency")},
+    "Product": {"price": ("price_amount", "currency")},
+    "Invoice": {
+        "total": ("total_amount", "currency"),
+        "amount_due": ("amount_due", "currency"),
+        "subtotal": ("net_amount", "currency"),
+        "tax": ("tax_amount", "currency"),
+    },
+    "Payment": {
+        "amount": ("amount", "currency"),
+        "refunded_amount": ("refunded_amount", "currency"),
+    },
+}
+# Related objects: the view's attribute → the join that reads it (services/billing/related_rows).
+RELATED: dict[str, dict[str, str]] = {
+    "Subscription": {"product": "product", "payment_method": "payment_method"},
+    "Invoice": {"subscription": "subscription"},
+    "Payment": {
+        "invoice": "invoice",
+        "subscription": "subscription",
+        "payment_method": "payment_method",
+        "product": "product",
+    },
+}
+# The customer's lists: the planned resolver of each, and whether it is a connection.
+LISTS: dict[str, bool] = {
+    "subscriptions": True,
+    "invoices": True,
+    "payments": True,
+    "paymentMethods": False,
+}
+
+
+class _Run:
+    """One request's compiled run: what builders need besides the rows."""
+
+    __slots__ = ("context", "lists", "locale")
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.locale = context.locale
+        self.lists: list[Any] = []
+
+
+@dataclass
+class _List:
+    step: FieldStep
+    read: reads.ListRead
+    build: Callable[[Sequence[Sequence[Any]], int, _Run], Any]
+
+
+@dataclass
+class CompiledQuery:
+    plan: QueryPlan
+    read: reads.CustomerRead
+    me: FieldStep
+    lists: list[_List]
+    answer: Callable[[Sequence[Any], _Run], dict[str, Any]]
+
+
+def _constant(value: Any) -> Build:
+    return lambda row, run: value
+
+
+def _leaf(step: FieldStep, index: int, convert: reads.Convert) -> Build:
+    serialize = step.serialize
+    assert serialize is not None
+    non_null = step.non_null
+
+    def build(row: Sequence[Any], run: _Run) -> Any:
+        value = row[index]
+        if value is None:
+            if non_null:
+                raise GiveUp
+            return None
+        serialized = serialize(convert(value))
+        if serialized is None:
+            raise GiveUp
+        return serialized
+
+    return build
+
+
+def _cursor(listed: reads.ListRead) -> Callable[[Sequence[Any]], str]:
+    """A row's cursor, as Page.cursor encodes it (services/pagination.py)."""
+    created_at, object_id = listed.created_at, listed.id
+
+    def cursor(row: Sequence[Any]) -> str:
+        at = as_datetime(row[created_at])
+        assert at is not None  # created_at is NOT NULL
+        return reads.encode_cursor(at, row[object_id])
+
+    return cursor
+
+
+def _edge_cursor(listed: reads.ListRead) -> Build:
+    cursor = _cursor(listed)
+    return lambda row, run: cursor(row)
+
+
+def _object(fields: list[tuple[str, Build]]) -> Build:
+    def build(row: Sequence[Any], run: _Run) -> dict[str, Any]:
+        return {key: value(row, run) for key, value in fields}
+
+    return build
+
+
+def _optional(index: int, non_null: bool, build: Build) -> Build:
+    """An object that is there when the column `index` (its id) is not null."""
+
+    def optional(row: Sequence[Any], run: _Run) -> Any:
+        if row[index] is None:
+            if non_null:
+                raise GiveUp
+            return None
+        return build(row, run)
+
+    return optional
+
+
+class _Compiler:
+    def __init__(self, plan: QueryPlan) -> None:
+        self.plan = plan
+        self.read = reads.CustomerRead()
+        self.lists: list[_List] = []
+
+    def compile(self) -> CompiledQuery:
+        me: FieldStep | None = None
+        fields: list[tuple[str, Build]] = []
+        for step in self.plan.root.steps:
+            if step.typename is not None:
+                fields.append((step.key, _constant(step.typename)))
+            elif step.resolver is PLANNED.get(("Query", "me")) and me is None:
+                assert step.children is not None
+                me = step
+                fields.append((step.key, self.customer(step.children)))
+            else:
+                raise NotCompiled(step.name)
+        if me is None:
+            raise NotCompiled("no me")
+        root = _object(fields)
+        return CompiledQuery(self.plan, self.read, me, self.lists, root)
+
+    def customer(self, plan: ObjectPlan) -> Build:
+        fields: list[tuple[str, Build]] = []
+        for step in plan.steps:
+            if step.typename is not None:
+                fields.append((step.key, _constant(step.typename)))
+            elif step.permissions:
+                raise NotCompiled(f"{step.name} has permissions")
+            elif step.resolver is not None:
+                if step.resolver is not PLANNED.get(("Customer", step.name)):
+                    raise NotCompiled(step.name)
+                fields.append((step.key, self.customer_list(step)))
+            else:
+                fields.append((step.key, self.field(step, "Customer", self.read.root, "t")))
+        return _object(fields)
+
+    def customer_list(self, step: FieldStep) -> Build:
+        connection = LISTS.get(step.name)
+        if connection is None or step.children is None:
+            raise NotCompiled(step.name)
+        listed = reads.customer_list(step.name)
+        n = len(self.lists)
+        if connection:
+            build = self.connection(step.children, listed)
+        else:
+            node = self.object(step.children, listed.row, "t")
+
+            def build(rows: Sequence[Sequence[Any]], size: int, run: _Run) -> Any:
+                return [node(row, run) for row in rows]
+
+        self.lists.append(_List(step, listed, build))
+        self.read.lists.append(listed)
+        return lambda row, run: run.lists[n]
+
+    def connection(
+        self, plan: ObjectPlan, listed: reads.ListRead
+    ) -> Callable[[Sequence[Sequence[Any]], int, _Run], Any]:
+        parts: list[tuple[str, str, Any]] = []
+        cursor = _cursor(listed)
+        for step in plan.steps:
+            if step.typename is not None:
+                parts.append((step.key, "typename", step.typename))
+            elif step.permissions or step.resolver is not None or step.children is None:
+                raise NotCompiled(f"{plan.type_name}.{step.name}")
+            elif step.name == "edges":
+                parts.append((step.key, "edges", self.edge(step.children, listed)))
+            elif step.name == "pageInfo":
+                parts.append((step.key, "pageInfo", self.page_info(step.children)))
+            else:
+                raise NotCompiled(f"{plan.type_name}.{step.name}")
+
+        def build(rows: Sequence[Sequence[Any]], size: int, run: _Run) -> dict[str, Any]:
+            has_next = len(rows) > size
+            if has_next:
+                rows = rows[:size]
+            answer: dict[str, Any] = {}
+            for key, kind, part in parts:
+                if kind == "edges":
+                    answer[key] = [part(row, run) for row in rows]
+                elif kind == "pageInfo":
+                    last = rows[-1] if rows else None
+                    end = None if last is None else cursor(last)
+                    answer[key] = part(has_next, end)
+                else:
+                    answer[key] = part
+            return answer
+
+        return build
+
+    def edge(self, plan: ObjectPlan, listed: reads.ListRead) -> Build:
+        fields: list[tuple[str, Build]] = []
+        for step in plan.steps:
+            if step.typename is not None:
+                fields.append((step.key, _constant(step.typename)))
+            elif step.permissions or step.resolver is not None:
+                raise NotCompiled(f"{plan.type_name}.{step.name}")
+            elif step.name == "node" and step.children is not None:
+                fields.append((step.key, self.object(step.children, listed.row, "t")))
+            elif step.name == "cursor":
+                fields.append((step.key, _edge_cursor(listed)))
+            else:
+                raise NotCompiled(f"{plan.type_name}.{step.name}")
+        return _object(fields)
+
+    def page_info(self, plan: ObjectPlan) -> Callable[[bool, str | None], dict[str, Any]]:
+        parts: list[tuple[str, str | None]] = []
+        for step in plan.steps:
+            if step.typename is not None:
+                parts.append((step.key, step.typename))
+            elif step.name in ("hasNextPage", "endCursor") and not step.permissions:
+                parts.append((step.key, None if step.name == "hasNextPage" else ""))
+            else:
+                raise NotCompiled(f"PageInfo.{step.name}")
+
+        def build(has_next: bool, end: str | None) -> dict[str, Any]:
+            return {
+                key: (has_next if kind is None else end if kind == "" else kind)
+                for key, kind in parts
+            }
+
+        return build
+
+    def object(self, plan: ObjectPlan, row: reads.RowRead, alias: str) -> Build:
+        type_name = plan.type_name
+        if type_name not in MODELS or type_name == "Customer":
+            raise NotCompiled(type_name)
+        fields: list[tuple[str, Build]] = []
+        for step in plan.steps:
+            if step.typename is not None:
+                fields.append((step.key, _constant(step.typename)))
+            elif step.permissions or step.resolver is not None:
+                raise NotCompiled(f"{type_name}.{step.name}")
+            else:
+                fields.append((step.key, self.field(step, type_name, row, alias)))
+        return _object(fields)
+
+    def field(self, step: FieldStep, type_name: str, row: reads.RowRead, alias: str) -> Build:
+        model = MODELS[type_name]
+        attribute = step.attribute
+        assert attribute is not None
+        if step.list_of:
+            raise NotCompiled(f"{type_name}.{step.name}")
+        if attribute in COLUMNS[type_name] and step.serialize is not None:
+            if not reads.readable(model, attribute):
+                raise NotCompiled(f"{type_name}.{step.name}")
+            index = row.column(attribute, alias)
+            return _leaf(step, index, reads.converter(model, attribute))
+        money = MONEY.get(type_name, {}).get(attribute)
+        if money is not None and step.children is not None:
+            amount, currency = money
+            return self.money(
+                step, row.column(amount, alias), row.column(currency, alias), step.non_null
+            )
+        if attribute == "outstanding_amount" and type_name == "Subscription" and alias == "t":
+            assert step.children is not None
+            computed = row.computed(reads.SUBSCRIPTION_OUTSTANDING)
+            return self.money(step, computed, row.column("currency", alias), step.non_null)
+        related = RELATED.get(type_name, {}).get(attribute)
+        if related is not None and step.children is not None:
+            join = reads.JOINS[model][related]
+            joined = row.join(alias, join.name, join.model, join.column)
+            target = self.object(step.children, row, joined)
+            return _optional(row.column("id", joined), step.non_null, target)
+        if attribute == "pdf_url" and type_name == "Invoice":
+            index = row.column("id", alias)
+            return lambda row_, run: resolve.pdf_url(run.context, row_[index])
+        if attribute == "receipt_url" and type_name == "Payment":
+            status, invoice = row.column("status", alias), row.column("invoice_id", alias)
+            succeeded = models.PaymentStatus.SUCCEEDED
+
+            def receipt(row_: Sequence[Any], run: _Run) -> str | None:
+                invoice_id = row_[invoice]
+                if row_[status] == succeeded and invoice_id:
+                    return resolve.pdf_url(run.context, invoice_id)
+                return None
+
+            return receipt
+        raise NotCompiled(f"{type_name}.{step.name}")
+
+    def money(self, step: FieldStep, amount: int, currency: int, non_null: bool) -> Build:
+        assert step.children is not None
+        parts: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        for child in step.children.steps:
+            if child.typename is not None:
+                parts.append((child.key, "typename:" + child.typename, None))
+            elif child.name in ("amount", "currency", "formatted") and not child.permissions:
+                parts.append((child.key, child.name, child.serialize))
+            else:
+                raise NotCompiled(f"Money.{child.name}")
+
+        def build(row: Sequence[Any], run: _Run) -> Any:
+            value = row[amount]
+            code = row[currency]
+            if value is None or code is None:
+                if non_null or value is not None:
+                    raise GiveUp
+                return None
+            value = int(value)
+            answer: dict[str, Any] = {}
+            for key, kind, serialize in parts:
+                if kind == "amount":
+                    answer[key] = serialize(value)  # type: ignore[misc]
+                elif kind == "currency":
+                    answer[key] = code
+                elif kind == "formatted":
+                    answer[key] = resolve.money_text(value, code, run.locale)
+                else:
+                    answer[key] = kind[len("typename:") :]
+            return answer
+
+        return build
+
+
+# Compiled queries by plan (plans are cached per document, schema/query_plans.py).
+_COMPILED: dict[int, tuple[QueryPlan, CompiledQuery | None]] = {}
+_COMPILED_KEPT = 256
+
+
+def compiled_query(plan: QueryPlan) -> CompiledQuery | None:
+    found = _COMPILED.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
+    try:
+        compiled: CompiledQuery | None = _Compiler(plan).compile()
+    except NotCompiled as why:
+        logger.debug("not compiled: %s", why)
+        compiled = None
+    if len(_COMPILED) >= _COMPILED_KEPT:
+        _COMPILED.clear()
+    _COMPILED[id(plan)] = (plan, compiled)
+    return compiled
+
+
+class _Info:
+    __slots__ = ("context",)
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+
+async def run_compiled(compiled: CompiledQuery, context: Context, variables: Any) -> Any:
+    """The answer's data, or GiveUp."""
+    info = _Info(context)
+    for permission in compiled.me.permissions:
+        if not permission().has_permission(None, info):
+            raise GiveUp
+    limits: list[int | None] = []
+    sizes: list[int] = []
+    for listed in compiled.lists:
+        step = listed.step
+        arguments: dict[str, Any] = {}
+        if step.arguments is not None:
+            definition, node = step.arguments
+            arguments = get_argument_values(definition, node, variables)
+        if arguments.get("after") or arguments.get("status") is not None:
+            raise GiveUp  # another statement: the plan's
+        if listed.read.paged:
+            try:
+                size = reads.page_size(arguments.get("first"))
+            except Exception:
+                raise GiveUp from None
+            sizes.append(size)
+            limits.append(size + 1)
+        else:
+            sizes.append(0)
+            limits.append(None)
+    found = await reads.read_signed_in_customer(context, compiled.read, limits)
+    if found is None:
+        raise GiveUp
+    row, rows = found
+    run = _Run(context)
+    run.lists = [
+        listed.build(list_rows, size, run)
+        for listed, list_rows, size in zip(compiled.lists, rows, sizes, strict=True)
+    ]
+    return compiled.answer(row, run)
+
+
+class CompiledQueries(SchemaExtension):
+    """Answers a compiled query itself; the plan (and graphql-core) answer everything else."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if context.result is None and document is not None:
+            plan = cached_plan(context.schema, document, context.operation_name)
+            compiled = None if plan is None else compiled_query(plan)
+            if compiled is not None:
+                await self._answer(compiled)
+        yield
+
+    async def _answer(self, compiled: CompiledQuery) -> None:
+        context = self.execution_context
+        variables = get_variable_values(
+            types_of(context.schema),
+            compiled.plan.operation.variable_definitions or (),
+            context.variables or {},
+        )
+        if isinstance(variables, list):
+            return  # graphql-core reports the variables' errors
+        try:
+            data = await run_compiled(compiled, context.context, variables)
+        except GiveUp:
+            logger.debug("compiled statement gave up; the plan runs the operation")
+            return
+        except Exception:
+            logger.debug("compiled statement failed; the plan runs the operation", exc_info=True)
+            return
+        context.result = ExecutionResult(data=data)
+        logger.debug("answered by its compiled statement")
