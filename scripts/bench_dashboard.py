@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import logging
 import statistics
 import sys
@@ -257,7 +258,7 @@ async def profile(dashboard: Dashboard, name: str, runs: int, html: Path | None)
         for _ in range(runs):
             await dashboard.body(name)
     print(f"\n{name}, {runs} requests:")
-    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))))
     if html is not None:
         path = html.with_name(f"{html.stem}-{name}{html.suffix}")
         await asyncio.to_thread(path.write_text, profiler.output_html())

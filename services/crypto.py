@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -21,8 +22,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@lru_cache(maxsize=64)
 def derive_key(secret_key: str, purpose: str) -> bytes:
-    """A separate key per purpose, so one use of the secret never signs for another."""
+    """A separate key per purpose, so one use of the secret never signs for another. Kept once
+    derived: a dashboard signs a link per invoice."""
     return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
