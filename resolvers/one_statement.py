@@ -8,6 +8,7 @@ from typing import Any
 
 from resolvers.context import Context
 from services.billing.one_statement import (
+    IDENTITY,
     JOINS,
     SUBSCRIPTION_OUTSTANDING,
     Convert,
@@ -23,6 +24,7 @@ from services.pagination import encode_cursor, page_size
 from services.sql import as_datetime
 
 __all__ = [
+    "IDENTITY",
     "JOINS",
     "SUBSCRIPTION_OUTSTANDING",
     "Convert",

@@ -31,6 +31,16 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLString,
+    ListValueNode,
+    ObjectValueNode,
+    ValueNode,
+    VariableNode,
+)
 from graphql.execution import ExecutionResult, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
@@ -162,6 +172,33 @@ class _List:
     step: FieldStep
     read: reads.ListRead
     build: Callable[[Sequence[Sequence[Any]], int, _Run], Any]
+    # The arguments when the query writes them all out (no variables): coerced once.
+    literal: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.step.arguments is None:
+            self.literal = {}
+            return
+        definition, node = self.step.arguments
+        if not any(_has_variable(argument.value) for argument in node.arguments or ()):
+            self.literal = get_argument_values(definition, node, None)
+
+    def arguments(self, variables: Any) -> dict[str, Any]:
+        if self.literal is not None:
+            return self.literal
+        assert self.step.arguments is not None
+        definition, node = self.step.arguments
+        return get_argument_values(definition, node, variables)
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(field.value) for field in value.fields)
+    return False
 
 
 @dataclass
@@ -171,29 +208,6 @@ class CompiledQuery:
     me: FieldStep
     lists: list[_List]
     answer: Callable[[Sequence[Any], _Run], dict[str, Any]]
-
-
-def _constant(value: Any) -> Build:
-    return lambda row, run: value
-
-
-def _leaf(step: FieldStep, index: int, convert: reads.Convert) -> Build:
-    serialize = step.serialize
-    assert serialize is not None
-    non_null = step.non_null
-
-    def build(row: Sequence[Any], run: _Run) -> Any:
-        value = row[index]
-        if value is None:
-            if non_null:
-                raise GiveUp
-            return None
-        serialized = serialize(convert(value))
-        if serialized is None:
-            raise GiveUp
-        return serialized
-
-    return build
 
 
 def _cursor(listed: reads.ListRead) -> Callable[[Sequence[Any]], str]:
@@ -208,29 +222,50 @@ def _cursor(listed: reads.ListRead) -> Callable[[Sequence[Any]], str]:
     return cursor
 
 
-def _edge_cursor(listed: reads.ListRead) -> Build:
-    cursor = _cursor(listed)
-    return lambda row, run: cursor(row)
+def _give_up() -> Any:
+    raise GiveUp
 
 
-def _object(fields: list[tuple[str, Build]]) -> Build:
-    def build(row: Sequence[Any], run: _Run) -> dict[str, Any]:
-        return {key: value(row, run) for key, value in fields}
+def _checked(value: Any) -> Any:
+    """A serializer's answer: None from a serializer means it refused the value."""
+    if value is None:
+        raise GiveUp
+    return value
 
-    return build
+
+# Serializers that give a value of their own type back unchanged: a str for String and ID, a
+# 32-bit int for Int, a bool for Boolean (graphql-core's serialize_string, serialize_id,
+# serialize_int, serialize_boolean); anything else still goes through them.
+_SAME_STR = (GraphQLString.serialize, GraphQLID.serialize)
+_INT_RANGE = "-2147483648 <= v <= 2147483647"
 
 
-def _optional(index: int, non_null: bool, build: Build) -> Build:
-    """An object that is there when the column `index` (its id) is not null."""
+class _Code:
+    """Python source of the builders, and the values it names. Each builder is one function per
+    kind of row (`function`), its fields one expression each: a dict literal whose values read
+    the row's columns by index. Only names and literals made here go into the source: response
+    keys and type names are GraphQL names (letters, digits, underscores), written with repr."""
 
-    def optional(row: Sequence[Any], run: _Run) -> Any:
-        if row[index] is None:
-            if non_null:
-                raise GiveUp
-            return None
-        return build(row, run)
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {"_give_up": _give_up, "_checked": _checked}
 
-    return optional
+    def name(self, value: Any) -> str:
+        for name, known in self.values.items():
+            if known is value:
+                return name
+        name = f"_{len(self.values)}"
+        self.values[name] = value
+        return name
+
+    def function(self, expression: str) -> Build:
+        source = f"def build(row, run):\n    return {expression}\n"
+        namespace = dict(self.values)
+        exec(compile(source, "<compiled query>", "exec"), namespace)  # noqa: S102 (our source)
+        return namespace["build"]  # type: ignore[no-any-return]
+
+
+def _dict(fields: list[tuple[str, str]]) -> str:
+    return "{" + ", ".join(f"{key!r}: {value}" for key, value in fields) + "}"
 
 
 class _Compiler:
@@ -238,13 +273,14 @@ class _Compiler:
         self.plan = plan
         self.read = reads.CustomerRead()
         self.lists: list[_List] = []
+        self.code = _Code()
 
     def compile(self) -> CompiledQuery:
         me: FieldStep | None = None
-        fields: list[tuple[str, Build]] = []
+        fields: list[tuple[str, str]] = []
         for step in self.plan.root.steps:
             if step.typename is not None:
-                fields.append((step.key, _constant(step.typename)))
+                fields.append((step.key, repr(step.typename)))
             elif step.resolver is PLANNED.get(("Query", "me")) and me is None:
                 assert step.children is not None
                 me = step
@@ -253,14 +289,14 @@ class _Compiler:
                 raise NotCompiled(step.name)
         if me is None:
             raise NotCompiled("no me")
-        root = _object(fields)
+        root = self.code.function(_dict(fields))
         return CompiledQuery(self.plan, self.read, me, self.lists, root)
 
-    def customer(self, plan: ObjectPlan) -> Build:
-        fields: list[tuple[str, Build]] = []
+    def customer(self, plan: ObjectPlan) -> str:
+        fields: list[tuple[str, str]] = []
         for step in plan.steps:
             if step.typename is not None:
-                fields.append((step.key, _constant(step.typename)))
+                fields.append((step.key, repr(step.typename)))
             elif step.permissions:
                 raise NotCompiled(f"{step.name} has permissions")
             elif step.resolver is not None:
@@ -269,9 +305,10 @@ class _Compiler:
                 fields.append((step.key, self.customer_list(step)))
             else:
                 fields.append((step.key, self.field(step, "Customer", self.read.root, "t")))
-        return _object(fields)
+        return _dict(fields)
 
-    def customer_list(self, step: FieldStep) -> Build:
+    def customer_list(self, step: FieldStep) -> str:
+        """The list's answer, built from its rows before the customer's (`run.lists`)."""
         connection = LISTS.get(step.name)
         if connection is None or step.children is None:
             raise NotCompiled(step.name)
@@ -280,14 +317,14 @@ class _Compiler:
         if connection:
             build = self.connection(step.children, listed)
         else:
-            node = self.object(step.children, listed.row, "t")
+            node = self.code.function(self.object(step.children, listed.row, "t"))
 
             def build(rows: Sequence[Sequence[Any]], size: int, run: _Run) -> Any:
                 return [node(row, run) for row in rows]
 
         self.lists.append(_List(step, listed, build))
         self.read.lists.append(listed)
-        return lambda row, run: run.lists[n]
+        return f"run.lists[{n}]"
 
     def connection(
         self, plan: ObjectPlan, listed: reads.ListRead
@@ -300,7 +337,8 @@ class _Compiler:
             elif step.permissions or step.resolver is not None or step.children is None:
                 raise NotCompiled(f"{plan.type_name}.{step.name}")
             elif step.name == "edges":
-                parts.append((step.key, "edges", self.edge(step.children, listed)))
+                edge = self.code.function(self.edge(step.children, listed))
+                parts.append((step.key, "edges", edge))
             elif step.name == "pageInfo":
                 parts.append((step.key, "pageInfo", self.page_info(step.children)))
             else:
@@ -315,29 +353,27 @@ class _Compiler:
                 if kind == "edges":
                     answer[key] = [part(row, run) for row in rows]
                 elif kind == "pageInfo":
-                    last = rows[-1] if rows else None
-                    end = None if last is None else cursor(last)
-                    answer[key] = part(has_next, end)
+                    answer[key] = part(has_next, cursor(rows[-1]) if rows else None)
                 else:
                     answer[key] = part
             return answer
 
         return build
 
-    def edge(self, plan: ObjectPlan, listed: reads.ListRead) -> Build:
-        fields: list[tuple[str, Build]] = []
+    def edge(self, plan: ObjectPlan, listed: reads.ListRead) -> str:
+        fields: list[tuple[str, str]] = []
         for step in plan.steps:
             if step.typename is not None:
-                fields.append((step.key, _constant(step.typename)))
+                fields.append((step.key, repr(step.typename)))
             elif step.permissions or step.resolver is not None:
                 raise NotCompiled(f"{plan.type_name}.{step.name}")
             elif step.name == "node" and step.children is not None:
                 fields.append((step.key, self.object(step.children, listed.row, "t")))
             elif step.name == "cursor":
-                fields.append((step.key, _edge_cursor(listed)))
+                fields.append((step.key, f"{self.code.name(_cursor(listed))}(row)"))
             else:
                 raise NotCompiled(f"{plan.type_name}.{step.name}")
-        return _object(fields)
+        return _dict(fields)
 
     def page_info(self, plan: ObjectPlan) -> Callable[[bool, str | None], dict[str, Any]]:
         parts: list[tuple[str, str | None]] = []
@@ -357,21 +393,21 @@ class _Compiler:
 
         return build
 
-    def object(self, plan: ObjectPlan, row: reads.RowRead, alias: str) -> Build:
+    def object(self, plan: ObjectPlan, row: reads.RowRead, alias: str) -> str:
         type_name = plan.type_name
         if type_name not in MODELS or type_name == "Customer":
             raise NotCompiled(type_name)
-        fields: list[tuple[str, Build]] = []
+        fields: list[tuple[str, str]] = []
         for step in plan.steps:
             if step.typename is not None:
-                fields.append((step.key, _constant(step.typename)))
+                fields.append((step.key, repr(step.typename)))
             elif step.permissions or step.resolver is not None:
                 raise NotCompiled(f"{type_name}.{step.name}")
             else:
                 fields.append((step.key, self.field(step, type_name, row, alias)))
-        return _object(fields)
+        return _dict(fields)
 
-    def field(self, step: FieldStep, type_name: str, row: reads.RowRead, alias: str) -> Build:
+    def field(self, step: FieldStep, type_name: str, row: reads.RowRead, alias: str) -> str:
         model = MODELS[type_name]
         attribute = step.attribute
         assert attribute is not None
@@ -381,71 +417,81 @@ class _Compiler:
             if not reads.readable(model, attribute):
                 raise NotCompiled(f"{type_name}.{step.name}")
             index = row.column(attribute, alias)
-            return _leaf(step, index, reads.converter(model, attribute))
+            return self.leaf(step, index, reads.converter(model, attribute))
         money = MONEY.get(type_name, {}).get(attribute)
         if money is not None and step.children is not None:
             amount, currency = money
-            return self.money(
-                step, row.column(amount, alias), row.column(currency, alias), step.non_null
-            )
+            return self.money(step, row.column(amount, alias), row.column(currency, alias))
         if attribute == "outstanding_amount" and type_name == "Subscription" and alias == "t":
-            assert step.children is not None
             computed = row.computed(reads.SUBSCRIPTION_OUTSTANDING)
-            return self.money(step, computed, row.column("currency", alias), step.non_null)
+            return self.money(step, computed, row.column("currency", alias), exact=False)
         related = RELATED.get(type_name, {}).get(attribute)
         if related is not None and step.children is not None:
             join = reads.JOINS[model][related]
             joined = row.join(alias, join.name, join.model, join.column)
             target = self.object(step.children, row, joined)
-            return _optional(row.column("id", joined), step.non_null, target)
+            present = row.column("id", joined)
+            absent = "_give_up()" if step.non_null else "None"
+            return f"({absent} if row[{present}] is None else {target})"
         if attribute == "pdf_url" and type_name == "Invoice":
-            index = row.column("id", alias)
-            return lambda row_, run: resolve.pdf_url(run.context, row_[index])
+            sign = self.code.name(resolve.pdf_url)
+            return f"{sign}(run.context, row[{row.column('id', alias)}])"
         if attribute == "receipt_url" and type_name == "Payment":
             status, invoice = row.column("status", alias), row.column("invoice_id", alias)
-            succeeded = models.PaymentStatus.SUCCEEDED
-
-            def receipt(row_: Sequence[Any], run: _Run) -> str | None:
-                invoice_id = row_[invoice]
-                if row_[status] == succeeded and invoice_id:
-                    return resolve.pdf_url(run.context, invoice_id)
-                return None
-
-            return receipt
+            sign = self.code.name(resolve.pdf_url)
+            succeeded = self.code.name(models.PaymentStatus.SUCCEEDED)
+            return (
+                f"({sign}(run.context, row[{invoice}])"
+                f" if row[{status}] == {succeeded} and row[{invoice}] else None)"
+            )
         raise NotCompiled(f"{type_name}.{step.name}")
 
-    def money(self, step: FieldStep, amount: int, currency: int, non_null: bool) -> Build:
+    def leaf(self, step: FieldStep, index: int, convert: reads.Convert) -> str:
+        """`v` is the column's value: as the driver gives it, then converted, then serialized
+        (by the scalar's own serializer, unless it would give the value back unchanged)."""
+        serialize = step.serialize
+        assert serialize is not None
+        value = "v" if convert is reads.IDENTITY else f"{self.code.name(convert)}(v)"
+        name = self.code.name(serialize)
+        if value == "v" and serialize in _SAME_STR:
+            done = f"(v if type(v) is str else {name}(v))"
+        elif value == "v" and serialize is GraphQLInt.serialize:
+            done = f"(v if type(v) is int and {_INT_RANGE} else {name}(v))"
+        elif serialize is GraphQLBoolean.serialize:
+            done = f"(v if type(v) is bool else {name}({value}))"
+        else:
+            done = f"_checked({name}({value}))"
+        absent = "_give_up()" if step.non_null else "None"
+        return f"({absent} if (v := row[{index}]) is None else {done})"
+
+    def money(self, step: FieldStep, amount: int, currency: int, exact: bool = True) -> str:
+        """A Money object from an amount and a currency column: null when the amount is; an
+        amount without a currency is not a state the views know (the plan's). `exact`: the
+        amount is an integer column (else a SUM, a Decimal on PostgreSQL)."""
         assert step.children is not None
-        parts: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        fields: list[tuple[str, str]] = []
         for child in step.children.steps:
             if child.typename is not None:
-                parts.append((child.key, "typename:" + child.typename, None))
-            elif child.name in ("amount", "currency", "formatted") and not child.permissions:
-                parts.append((child.key, child.name, child.serialize))
-            else:
+                fields.append((child.key, repr(child.typename)))
+            elif child.permissions or child.name not in ("amount", "currency", "formatted"):
                 raise NotCompiled(f"Money.{child.name}")
-
-        def build(row: Sequence[Any], run: _Run) -> Any:
-            value = row[amount]
-            code = row[currency]
-            if value is None or code is None:
-                if non_null or value is not None:
-                    raise GiveUp
-                return None
-            value = int(value)
-            answer: dict[str, Any] = {}
-            for key, kind, serialize in parts:
-                if kind == "amount":
-                    answer[key] = serialize(value)  # type: ignore[misc]
-                elif kind == "currency":
-                    answer[key] = code
-                elif kind == "formatted":
-                    answer[key] = resolve.money_text(value, code, run.locale)
-                else:
-                    answer[key] = kind[len("typename:") :]
-            return answer
-
-        return build
+            elif child.name == "amount":
+                serialize = self.code.name(child.serialize)
+                in_range = _INT_RANGE.replace("v", "a")
+                fields.append(
+                    (child.key, f"(a if type(a) is int and {in_range} else {serialize}(a))")
+                )
+            elif child.name == "currency":
+                fields.append((child.key, "c"))
+            else:
+                text = self.code.name(resolve.money_text)
+                fields.append((child.key, f"{text}(a, c, run.locale)"))
+        absent = "_give_up()" if step.non_null else "None"
+        read = f"row[{amount}]" if exact else f"int(row[{amount}])"
+        return (
+            f"({absent} if (a := {read}) is None"
+            f" else _give_up() if (c := row[{currency}]) is None else {_dict(fields)})"
+        )
 
 
 # Compiled queries by plan (plans are cached per document, schema/query_plans.py).
@@ -461,6 +507,9 @@ def compiled_query(plan: QueryPlan) -> CompiledQuery | None:
         compiled: CompiledQuery | None = _Compiler(plan).compile()
     except NotCompiled as why:
         logger.debug("not compiled: %s", why)
+        compiled = None
+    except Exception:  # a defect here must not fail the query: its plan answers it
+        logger.warning("compiling a query failed; its plan answers it", exc_info=True)
         compiled = None
     if len(_COMPILED) >= _COMPILED_KEPT:
         _COMPILED.clear()
@@ -484,11 +533,7 @@ async def run_compiled(compiled: CompiledQuery, context: Context, variables: Any
     limits: list[int | None] = []
     sizes: list[int] = []
     for listed in compiled.lists:
-        step = listed.step
-        arguments: dict[str, Any] = {}
-        if step.arguments is not None:
-            definition, node = step.arguments
-            arguments = get_argument_values(definition, node, variables)
+        arguments = listed.arguments(variables)
         if arguments.get("after") or arguments.get("status") is not None:
             raise GiveUp  # another statement: the plan's
         if listed.read.paged:

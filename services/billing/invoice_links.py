@@ -23,7 +23,7 @@ def _signature(settings: Settings, invoice_id: str, expires: int, document: Docu
     # The PDF's key purpose is the one links were first signed with.
     purpose = "invoice-pdf-link" if document == "pdf" else "invoice-xml-link"
     key = derive_key(settings.secret_key, purpose)
-    return hmac.new(key, f"{invoice_id}|{expires}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{invoice_id}|{expires}".encode(), hashlib.sha256).hex()
 
 
 def signed_url(settings: Settings, invoice_id: str, document: Document = "pdf") -> str:

@@ -51,6 +51,9 @@ def _identity(value: Any) -> Any:
     return value
 
 
+IDENTITY = _identity  # what `converter` gives for a column read as the driver gives it
+
+
 def _boolean(value: Any) -> Any:
     return None if value is None else bool(value)
 
