@@ -10,7 +10,12 @@ from starlette.requests import HTTPConnection
 from app.settings import Settings
 from services.access.api_keys import authenticate_api_key
 from services.access.principal import ANONYMOUS, INVALID, Principal, PrincipalKind
-from services.access.sessions import authenticate_session_token
+from services.access.sessions import (
+    SessionClaims,
+    authenticate_session_token,
+    principal_of_session,
+    verify_session_token,
+)
 
 SESSION_COOKIE = "portal_session"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -26,17 +31,38 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return token.strip()
 
 
-async def resolve_principal(
-    settings: Settings, conn: HTTPConnection, *, allow_cookie: bool
-) -> Principal:
+def request_token(conn: HTTPConnection, *, allow_cookie: bool) -> str | None:
+    """The request's credential: its bearer token, else (where allowed) its session cookie."""
     token = bearer_token(conn)
     if token is None and allow_cookie:
         token = conn.cookies.get(SESSION_COOKIE)
         if token is not None and not token:
             token = None
+    return token
+
+
+async def resolve_principal(
+    settings: Settings, conn: HTTPConnection, *, allow_cookie: bool
+) -> Principal:
+    token = request_token(conn, allow_cookie=allow_cookie)
     if token is None:
         return ANONYMOUS
     return await principal_of_token(settings, token)
+
+
+async def resolve_caller(
+    settings: Settings, conn: HTTPConnection, *, allow_cookie: bool
+) -> tuple[Principal, SessionClaims | None]:
+    """As resolve_principal, except that a portal session's row is not read yet: a valid
+    session token comes back as its claims, with a principal that may do nothing (INVALID)
+    until the row is read (resolvers.context.Context.confirm_session, which GraphQL runs before
+    anything but a compiled query that reads the row itself)."""
+    token = request_token(conn, allow_cookie=allow_cookie)
+    if token is None:
+        return ANONYMOUS, None
+    if token.startswith("sk_"):
+        return await principal_of_token(settings, token), None
+    return INVALID, verify_session_token(settings, token)
 
 
 async def principal_of_token(settings: Settings, token: str) -> Principal:
@@ -52,16 +78,7 @@ async def principal_of_token(settings: Settings, token: str) -> Principal:
             api_key_id=key.id,
         )
     session = await authenticate_session_token(settings, token)
-    if session is None:
-        return INVALID
-    return Principal(
-        PrincipalKind.CUSTOMER,
-        business_id=session.business_id,
-        mode=session.mode,
-        customer_id=session.customer_id,
-        session_id=session.id,
-        return_url=session.return_url,
-    )
+    return INVALID if session is None else principal_of_session(session)
 
 
 @lru_cache(maxsize=8)

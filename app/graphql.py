@@ -18,7 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from app.auth import client_ip, principal_of_token, resolve_principal
+from app.auth import client_ip, principal_of_token, resolve_caller, resolve_principal
 from app.graphiql import graphiql_page
 from app.metrics import GraphQLObservation, current_observation
 from app.persisted import NOT_TRUSTED, PersistedDocuments
@@ -37,8 +37,15 @@ async def build_context(
     response: Any,
     *,
     allow_cookie: bool,
+    defer_session_row: bool = False,
 ) -> Context:
-    principal = await resolve_principal(settings, conn, allow_cookie=allow_cookie)
+    """`defer_session_row`: a portal session's row is read when the operation runs (with the
+    data, by a compiled query; else first: schema/extensions.py, ConfirmSession)."""
+    unconfirmed = None
+    if defer_session_row:
+        principal, unconfirmed = await resolve_caller(settings, conn, allow_cookie=allow_cookie)
+    else:
+        principal = await resolve_principal(settings, conn, allow_cookie=allow_cookie)
     return Context(
         request=conn,
         response=response,
@@ -46,6 +53,7 @@ async def build_context(
         principal=principal,
         limiter=limiter,
         client_ip=client_ip(settings, conn),
+        unconfirmed=unconfirmed,
     )
 
 
@@ -166,7 +174,13 @@ class PortalGraphQL(GraphQL[Context, None]):
             )
         )
         return await build_context(
-            self.settings, self.limiter, request, response, allow_cookie=allow_cookie
+            self.settings,
+            self.limiter,
+            request,
+            response,
+            allow_cookie=allow_cookie,
+            # Websockets check their credentials at connect (on_ws_connect): read at once.
+            defer_session_row=isinstance(request, Request),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -15,7 +15,13 @@ from models import (
     Product,
     Subscription,
 )
-from services.access.principal import Principal, PrincipalKind
+from services.access.principal import INVALID, Principal, PrincipalKind
+from services.access.sessions import (
+    LiveSession,
+    SessionClaims,
+    confirm_session,
+    principal_of_session,
+)
 from services.billing.columns import shown
 from services.billing.invoices import outstanding_by_subscription
 from services.billing.payment_methods import saved_cards_of
@@ -101,6 +107,23 @@ class Context:
     views: dict[tuple[type, str], Any] = field(default_factory=dict)
     # A websocket's connection_init payload (Strawberry sets it; app/graphql.py reads it).
     connection_params: dict[str, Any] | None = None
+    # A portal session token that was verified but whose row is not read yet; until it is
+    # (`confirm_session`, or a compiled query that reads it with its data: `confirmed`), the
+    # principal is INVALID and may do nothing.
+    unconfirmed: SessionClaims | None = None
+
+    async def confirm_session(self) -> None:
+        claims = self.unconfirmed
+        if claims is None:
+            return
+        session = await confirm_session(claims)
+        self.unconfirmed = None
+        self.principal = INVALID if session is None else principal_of_session(session)
+
+    def confirmed(self, session: LiveSession) -> None:
+        """The session row, read and checked with the data of a compiled query."""
+        self.unconfirmed = None
+        self.principal = principal_of_session(session)
 
     def forget_reads(self) -> None:
         """Drops the views and the DataLoaders' rows read so far (before a mutation field)."""

@@ -20,6 +20,9 @@ from services.billing.one_statement import (
     read_customer,
     readable,
 )
+from services.billing.one_statement import (
+    read_customer_of_session as read_customer_with_session,
+)
 from services.pagination import encode_cursor, page_size
 from services.sql import as_datetime
 
@@ -36,9 +39,25 @@ __all__ = [
     "customer_list",
     "encode_cursor",
     "page_size",
+    "read_customer_of_session",
     "read_signed_in_customer",
     "readable",
 ]
+
+
+async def read_customer_of_session(
+    ctx: Context, read: CustomerRead, limits: Sequence[int | None]
+) -> tuple[Sequence[Any], list[Sequence[Sequence[Any]]]] | None:
+    """The same for a request whose session row was not read yet: read with the data, and on
+    success the request's principal is the session's customer (Context.confirmed)."""
+    claims = ctx.unconfirmed
+    assert claims is not None
+    found = await read_customer_with_session(read, claims.session_id, claims.customer_id, limits)
+    if found is None:
+        return None
+    session, rows = found
+    ctx.confirmed(session)
+    return rows
 
 
 async def read_signed_in_customer(

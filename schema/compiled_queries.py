@@ -4,9 +4,11 @@ A portal dashboard asks `me` for the customer and a page of each of their lists.
 (schema/query_plans.py), that is a statement per list and a view per object, each field then
 read off its view. Compiled, it is one statement (services/billing/one_statement.py) whose rows
 carry exactly the columns the query's fields show, and builders made once per query that turn
-those rows into the answer's dicts: a column's value converted as the model declares it and
-serialized by the field's own scalar; money, signed links and cursors made by the same
-functions the views use.
+those rows into the answer's dicts. A builder is generated Python (`_Code`): one function per
+kind of row (a list's node, an edge, the root), returning a dict literal whose values read the
+row's columns by index; a column's value is converted as the model declares it and serialized
+by the field's own scalar (skipped where the scalar would give the value back unchanged); money,
+signed links and cursors come from the same functions the views use.
 
 What is compiled is a planned query (so: fields of object types, aliases, fragments on the same
 type, `__typename`) whose root is `me` and whose fields are all listed below: the customer's
@@ -147,7 +149,7 @@ RELATED: dict[str, dict[str, str]] = {
         "product": "product",
     },
 }
-# The customer's lists: the planned resolver of each, and whether it is a connection.
+# The customer's lists (planned resolvers of Customer), and whether each is a connection.
 LISTS: dict[str, bool] = {
     "subscriptions": True,
     "invoices": True,
@@ -524,12 +526,16 @@ class _Info:
         self.context = context
 
 
-async def run_compiled(compiled: CompiledQuery, context: Context, variables: Any) -> Any:
-    """The answer's data, or GiveUp."""
+def _may_ask(compiled: CompiledQuery, context: Context) -> None:
+    """The permission classes of `me`, as the plan runs them."""
     info = _Info(context)
     for permission in compiled.me.permissions:
         if not permission().has_permission(None, info):
             raise GiveUp
+
+
+async def run_compiled(compiled: CompiledQuery, context: Context, variables: Any) -> Any:
+    """The answer's data, or GiveUp."""
     limits: list[int | None] = []
     sizes: list[int] = []
     for listed in compiled.lists:
@@ -546,7 +552,13 @@ async def run_compiled(compiled: CompiledQuery, context: Context, variables: Any
         else:
             sizes.append(0)
             limits.append(None)
-    found = await reads.read_signed_in_customer(context, compiled.read, limits)
+    if context.unconfirmed is None:
+        _may_ask(compiled, context)
+        found = await reads.read_signed_in_customer(context, compiled.read, limits)
+    else:  # the session row is read with the data, and checked as Context.confirm_session does
+        found = await reads.read_customer_of_session(context, compiled.read, limits)
+        if found is not None:
+            _may_ask(compiled, context)
     if found is None:
         raise GiveUp
     row, rows = found

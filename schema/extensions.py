@@ -3,7 +3,7 @@ error codes on every error, and masking of unexpected failures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
 from graphql import (
@@ -149,6 +149,18 @@ class MaskUnexpectedErrors(MaskErrors):
         return masked
 
 
+class ConfirmSession(SchemaExtension):
+    """A portal session's row, read before the operation runs unless a compiled query read it
+    with its data (app/graphql.py defers it; resolvers.context.Context.confirm_session). Until
+    then the principal is INVALID: whatever ran before it could not have been let in."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if getattr(context, "unconfirmed", None) is not None:
+            await context.confirm_session()
+        yield
+
+
 class DocumentValidationCache(ValidationCache):
     """Strawberry's ValidationCache keys its cache by the document's hash, which graphql-core
     computes anew over the whole tree on every request (a dashboard's: about 0.1 ms). The
@@ -196,6 +208,7 @@ def schema_extensions(
         OneTransportEach,
         CostLimit,
         *([CompiledQueries] if plans and compiled else []),
+        ConfirmSession,
         *([PlannedQueries] if plans else []),
         MaskUnexpectedErrors,
         lambda: ErrorCodes(suggestions=suggestions),

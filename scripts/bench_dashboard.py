@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -246,7 +246,9 @@ def check_same_body(name: str, graphql: bytes, floor: bytes) -> None:
     raise SystemExit(f"{name}: bodies differ in their bytes (same values: key order, escaping?)")
 
 
-async def profile(dashboard: Dashboard, name: str, runs: int, html: Path | None) -> None:
+async def profile(
+    dashboard: Dashboard, name: str, runs: int, html: Path | None, every_frame: bool = False
+) -> None:
     """`runs` requests of one side under pyinstrument: where its time goes."""
     try:
         from pyinstrument import Profiler
@@ -258,7 +260,11 @@ async def profile(dashboard: Dashboard, name: str, runs: int, html: Path | None)
         for _ in range(runs):
             await dashboard.body(name)
     print(f"\n{name}, {runs} requests:")
-    print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))))
+    print(
+        profiler.output_text(
+            unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))
+        )
+    )
     if html is not None:
         path = html.with_name(f"{html.stem}-{name}{html.suffix}")
         await asyncio.to_thread(path.write_text, profiler.output_html())
@@ -374,7 +380,9 @@ async def bench(
         rows.append(row)
         if args.profile and (subscriptions, invoices) == sizes[-1]:
             for name in ("graphql", row.floor_name):
-                await profile(dashboard, name, args.profile, args.profile_html)
+                await profile(
+                    dashboard, name, args.profile, args.profile_html, args.profile_every_frame
+                )
     return rows
 
 
@@ -441,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         help="also write out-graphql.html, out-<floor>.html",
+    )
+    parser.add_argument(
+        "--profile-every-frame",
+        action="store_true",
+        help="show the libraries' frames too (pyinstrument hides them by default)",
     )
     args = parser.parse_args(argv)
     try:

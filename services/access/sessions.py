@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from models import Mode, PortalSession
 from models.clock import now
+from services.access.principal import Principal, PrincipalKind
 from services.crypto import derive_key
 from services.scope import Scope
 from services.sql import as_datetime, fetch_rows
@@ -55,8 +56,17 @@ LIVE_SESSION = (
 )
 
 
-async def authenticate_session_token(settings: Settings, token: str) -> LiveSession | None:
-    """The live session a token stands for, or None (bad signature, expired, revoked, …)."""
+@dataclass(frozen=True)
+class SessionClaims:
+    """A portal session token whose signature and times were checked: the session row it
+    points at still has to be read (`confirm_session`)."""
+
+    session_id: str
+    customer_id: str
+
+
+def verify_session_token(settings: Settings, token: str) -> SessionClaims | None:
+    """The claims of a well-signed, unexpired session token, or None."""
     if len(token) > 2000:
         return None
     try:
@@ -80,14 +90,55 @@ async def authenticate_session_token(settings: Settings, token: str) -> LiveSess
         return None
     if exp <= at or iat > at + 60:
         return None
-    rows = await fetch_rows(LIVE_SESSION, [sid, sub])
+    return SessionClaims(sid, sub)
+
+
+def live_session(
+    session_id: str,
+    customer_id: str,
+    business_id: str,
+    mode: str,
+    return_url: str | None,
+    expires_at: Any,
+) -> LiveSession | None:
+    """The session of a row found by (id, customer, not revoked), unless it has expired."""
+    expires = as_datetime(expires_at)
+    if expires is None or expires.timestamp() <= now().timestamp():
+        return None
+    return LiveSession(session_id, business_id, Mode(mode), customer_id, return_url)
+
+
+async def confirm_session(claims: SessionClaims) -> LiveSession | None:
+    """The live session the claims point at, or None (revoked, expired, gone)."""
+    rows = await fetch_rows(LIVE_SESSION, [claims.session_id, claims.customer_id])
     if not rows:
         return None
     row = rows[0]
-    expires_at = as_datetime(row["expires_at"])
-    if expires_at is None or expires_at.timestamp() <= at:
-        return None
-    return LiveSession(sid, row["business_id"], Mode(row["mode"]), sub, row["return_url"])
+    return live_session(
+        claims.session_id,
+        claims.customer_id,
+        row["business_id"],
+        row["mode"],
+        row["return_url"],
+        row["expires_at"],
+    )
+
+
+def principal_of_session(session: LiveSession) -> Principal:
+    return Principal(
+        PrincipalKind.CUSTOMER,
+        business_id=session.business_id,
+        mode=session.mode,
+        customer_id=session.customer_id,
+        session_id=session.id,
+        return_url=session.return_url,
+    )
+
+
+async def authenticate_session_token(settings: Settings, token: str) -> LiveSession | None:
+    """The live session a token stands for, or None (bad signature, expired, revoked, …)."""
+    claims = verify_session_token(settings, token)
+    return None if claims is None else await confirm_session(claims)
 
 
 async def revoke_session(scope: Scope, session_id: str) -> None:

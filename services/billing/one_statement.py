@@ -29,6 +29,7 @@ from tortoise import connections
 from tortoise.models import Model
 
 from models import Customer, Invoice, Payment, PaymentMethod, PortalSettings, Subscription
+from services.access.sessions import LiveSession, live_session
 from services.billing.columns import shown
 from services.billing.related_rows import (
     INVOICES,
@@ -165,9 +166,20 @@ def customer_list(key: str) -> ListRead:
 
 
 @dataclass(frozen=True)
-class Statement:
-    sql: str
-    postgres: bool
+class _Owner:
+    """Where the statement finds whose rows it reads: values it is given (`?`), or the portal
+    session row it reads itself (`ps`)."""
+
+    business: str
+    mode: str
+    customer: str
+    given: bool
+
+
+GIVEN = _Owner("?", "?", "?", given=True)
+SESSION = _Owner("ps.business_id", "ps.mode", "ps.customer_id", given=False)
+# What the statement reads of the session row, before the customer's columns.
+SESSION_COLUMNS = ("ps.business_id", "ps.mode", "ps.return_url", "ps.expires_at")
 
 
 @dataclass
@@ -176,46 +188,55 @@ class CustomerRead:
 
     root: RowRead = field(default_factory=lambda: RowRead(Customer))
     lists: list[ListRead] = field(default_factory=list)
-    _statements: dict[bool, Statement] = field(default_factory=dict)
+    _statements: dict[tuple[bool, bool], str] = field(default_factory=dict)
 
-    def statement(self, postgres: bool) -> Statement:
-        found = self._statements.get(postgres)
+    def statement(self, postgres: bool, by_session: bool) -> str:
+        key = (postgres, by_session)
+        found = self._statements.get(key)
         if found is None:
-            found = self._statements[postgres] = Statement(self._sql(postgres), postgres)
+            found = self._statements[key] = self._sql(postgres, SESSION if by_session else GIVEN)
         return found
 
-    def _sql(self, postgres: bool) -> str:
-        columns = list(self.root.expressions)
-        for listed in self.lists:
-            columns.append(_list_sql(listed, postgres))
+    def _sql(self, postgres: bool, owner: _Owner) -> str:
+        columns = [*(() if owner.given else SESSION_COLUMNS), *self.root.expressions]
+        columns += [_list_sql(listed, postgres, owner) for listed in self.lists]
         if not columns:
             columns = ["t.id"]
-        sql = (
-            f"SELECT {', '.join(columns)} FROM customer t "  # noqa: S608 (names from code)
-            "WHERE t.id = ? AND t.business_id = ? AND t.mode = ?"
-        )
+        if owner.given:
+            source = "customer t WHERE t.id = ? AND t.business_id = ? AND t.mode = ?"
+        else:
+            source = (
+                "portal_session ps JOIN customer t ON t.id = ps.customer_id"
+                " AND t.business_id = ps.business_id AND t.mode = ps.mode"
+                " WHERE ps.id = ? AND ps.customer_id = ? AND ps.revoked_at IS NULL"
+            )
+        sql = f"SELECT {', '.join(columns)} FROM {source}"  # noqa: S608 (names from code)
         if postgres:
             parts = sql.split("?")
             sql = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
         return sql
 
-    def params(self, scope: Scope, customer_id: str, limits: Sequence[int | None]) -> list[Any]:
-        """The statement's values, in order: each list's, then the customer's. `limits`: the
-        rows to read of each list (for a page: its size and one more), None for all."""
+    def list_params(self, limits: Sequence[int | None], owner: Sequence[Any] = ()) -> list[Any]:
+        """The lists' values, in order. `limits`: the rows to read of each list (for a page:
+        its size and one more), None for all; `owner`: (business, mode, customer) when the
+        statement is given them."""
+        business, mode, customer = owner or (None, None, None)
         values: list[Any] = []
         for listed, limit in zip(self.lists, limits, strict=True):
             if listed.shown_when is not None:
-                default = getattr(DEFAULTS, listed.shown_when)
-                values += [scope.business_id, scope.mode.value, default]
-            if listed.scoped:
-                values += [scope.business_id, scope.mode.value]
-            values.append(customer_id)
+                if owner:
+                    values += [business, mode]
+                values.append(getattr(DEFAULTS, listed.shown_when))
+            if owner and listed.scoped:
+                values += [business, mode]
+            if owner:
+                values.append(customer)
             if listed.paged:
                 values.append(limit)
-        return [*values, customer_id, scope.business_id, scope.mode.value]
+        return values
 
 
-def _list_sql(listed: ListRead, postgres: bool) -> str:
+def _list_sql(listed: ListRead, postgres: bool, owner: _Owner) -> str:
     row = listed.row
     table = columns_of(listed.plan.model).table
     conditions = []
@@ -223,11 +244,11 @@ def _list_sql(listed: ListRead, postgres: bool) -> str:
         settings = columns_of(PortalSettings).table
         conditions.append(
             f"COALESCE((SELECT s.{listed.shown_when} FROM {settings} s"  # noqa: S608
-            " WHERE s.business_id = ? AND s.mode = ?), ?)"
+            f" WHERE s.business_id = {owner.business} AND s.mode = {owner.mode}), ?)"
         )
     if listed.scoped:
-        conditions += ["t.business_id = ?", "t.mode = ?"]
-    conditions += ["t.customer_id = ?", *listed.conditions]
+        conditions += [f"t.business_id = {owner.business}", f"t.mode = {owner.mode}"]
+    conditions += [f"t.customer_id = {owner.customer}", *listed.conditions]
     rest = (
         f"FROM {table} t {' '.join(row.joins)} WHERE {' AND '.join(conditions)}"
         " ORDER BY t.created_at DESC, t.id DESC"
@@ -243,19 +264,55 @@ def _list_sql(listed: ListRead, postgres: bool) -> str:
     )
 
 
+Rows = tuple[Sequence[Any], list[Sequence[Sequence[Any]]]]
+
+
 async def read_customer(
     read: CustomerRead, scope: Scope, customer_id: str, limits: Sequence[int | None]
-) -> tuple[Sequence[Any], list[Sequence[Sequence[Any]]]] | None:
+) -> Rows | None:
     """The customer's row and the rows of each list (newest first), or None when the customer
     is not there (in the scope's business and mode)."""
+    mode = scope.mode.value
+    params = [
+        *read.list_params(limits, (scope.business_id, mode, customer_id)),
+        customer_id,
+        scope.business_id,
+        mode,
+    ]
+    found = await _run(read, False, params)
+    return None if found is None else _rows(read, found, 0)
+
+
+async def read_customer_of_session(
+    read: CustomerRead, session_id: str, customer_id: str, limits: Sequence[int | None]
+) -> tuple[LiveSession, Rows] | None:
+    """The same, for a portal session whose token was verified but whose row was not read:
+    the session row is read in the same statement, and checked as
+    services.access.sessions.confirm_session checks it. None when it is not live (revoked,
+    expired, gone) or its customer is not there."""
+    found = await _run(read, True, [*read.list_params(limits), session_id, customer_id])
+    if found is None:
+        return None
+    business_id, mode, return_url, expires_at = found[:4]
+    session = live_session(session_id, customer_id, business_id, mode, return_url, expires_at)
+    if session is None:
+        return None
+    return session, _rows(read, found, len(SESSION_COLUMNS))
+
+
+async def _run(read: CustomerRead, by_session: bool, params: list[Any]) -> Sequence[Any] | None:
     client = connections.get("default")
     postgres = client.capabilities.dialect == "postgres"
-    statement = read.statement(postgres)
-    _, found = await client.execute_query(statement.sql, read.params(scope, customer_id, limits))
-    if not found:
-        return None
-    row = found[0]
-    width = len(read.root.expressions)
+    _, found = await client.execute_query(read.statement(postgres, by_session), params)
+    return found[0] if found else None
+
+
+def _rows(read: CustomerRead, row: Sequence[Any], offset: int) -> Rows:
+    postgres = connections.get("default").capabilities.dialect == "postgres"
+    width = offset + len(read.root.expressions)
+    if offset:
+        row = tuple(row)[offset:]
+        width -= offset
     lists: list[Sequence[Sequence[Any]]] = []
     for n, listed in enumerate(read.lists):
         value = row[width + n]

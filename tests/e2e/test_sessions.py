@@ -17,7 +17,7 @@ from conftest import Portal
 from models.clock import clock
 from services.businesses import NewBusiness
 from services.crypto import derive_key
-from support import code_of, create_customer, session_for
+from support import DASHBOARD, code_of, create_customer, recorded_statements, session_for
 
 ME = "{ me { id email } }"
 SIGN_OUT = "mutation { signOut { userErrors { code } } }"
@@ -46,9 +46,12 @@ def hand_made(header: dict[str, Any], claims: dict[str, Any], key: bytes | None)
 
 
 async def assert_signed_out(portal: Portal, token: str) -> None:
-    error = await portal.gql.error(ME, token=token)
-    assert code_of(error) == "UNAUTHENTICATED", error
-    assert "data" not in error
+    """`me` alone, the dashboard (both read the session row in the statement that reads their
+    data, schema/compiled_queries.py) and a query that is not compiled are all refused."""
+    for query in (ME, DASHBOARD, "{ me { id licenseKeys { totalCount } } }"):
+        error = await portal.gql.error(query, token=token)
+        assert code_of(error) == "UNAUTHENTICATED", (query, error)
+        assert "data" not in error
 
 
 async def signed_in(portal: Portal, acme: NewBusiness, email: str) -> tuple[str, str]:
@@ -73,6 +76,17 @@ async def test_a_valid_session_is_the_customer(portal: Portal, acme: NewBusiness
     # thing at a time against a baseline that works.
     resigned = jwt.encode(claims, session_key(portal), algorithm="HS256")
     assert (await portal.gql(ME, token=resigned))["me"]["id"] == customer_id
+
+    # The session row is read with `me`'s data (one statement), or first for anything else:
+    # a list by status is not compiled, a license key list is not either.
+    with recorded_statements() as statements:
+        await portal.gql(ME, token=token)
+    assert len(statements) == 1, statements
+    for query in (
+        "{ me { subscriptions(status: ACTIVE) { edges { node { id } } } } }",
+        "{ me { licenseKeys { totalCount } } }",
+    ):
+        assert (await portal.gql(query, token=token))["me"], query
 
 
 async def test_unsigned_token_with_alg_none_is_refused(portal: Portal, acme: NewBusiness) -> None:
