@@ -19,8 +19,10 @@ from services.access.principal import INVALID, Principal, PrincipalKind
 from services.access.sessions import (
     LiveSession,
     SessionClaims,
-    confirm_session,
     principal_of_session,
+)
+from services.access.sessions import (
+    confirm_session as read_session_row,
 )
 from services.billing.columns import shown
 from services.billing.invoices import outstanding_by_subscription
@@ -116,7 +118,7 @@ class Context:
         claims = self.unconfirmed
         if claims is None:
             return
-        session = await confirm_session(claims)
+        session = await read_session_row(claims)
         self.unconfirmed = None
         self.principal = INVALID if session is None else principal_of_session(session)
 

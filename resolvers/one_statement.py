@@ -10,6 +10,7 @@ from resolvers.context import Context
 from services.billing.one_statement import (
     IDENTITY,
     JOINS,
+    MAX_COLUMNS,
     SUBSCRIPTION_OUTSTANDING,
     Convert,
     CustomerRead,
@@ -29,6 +30,7 @@ from services.sql import as_datetime
 __all__ = [
     "IDENTITY",
     "JOINS",
+    "MAX_COLUMNS",
     "SUBSCRIPTION_OUTSTANDING",
     "Convert",
     "CustomerRead",

@@ -291,6 +291,8 @@ class _Compiler:
                 raise NotCompiled(step.name)
         if me is None:
             raise NotCompiled("no me")
+        if any(len(listed.row.expressions) > reads.MAX_COLUMNS for listed in self.read.lists):
+            raise NotCompiled(f"more than {reads.MAX_COLUMNS} columns in a list's rows")
         root = self.code.function(_dict(fields))
         return CompiledQuery(self.plan, self.read, me, self.lists, root)
 

@@ -4,12 +4,19 @@ The portal dashboard asks for the customer and four of their lists. Read list by
 a statement each (and on PostgreSQL a pooled connection each, reset when it goes back), then a
 typed dict per row and a view per object. Here the whole read is one statement, written once
 per query shape (`CustomerRead.sql`): the customer's columns, and each list as one column
-holding its rows, in the list's order and page size (PostgreSQL: an array of records, which
-asyncpg decodes into tuples; SQLite, which has no arrays: the JSON text of an array of arrays).
+holding its rows, in the list's order and page size: the JSON text of an array of arrays, which
+orjson parses (on PostgreSQL this was faster than arrays of records, which asyncpg decodes field
+by field). At most MAX_COLUMNS columns per row (the JSON array functions' argument limit).
 A row of a list is flat: its table's columns, those of the to-one tables it LEFT JOINs (the
 same relations as services/billing/related_rows.py) and computed columns, each at the index
 `ListRead.column` handed out. Values come as the driver gives them; `converter` makes them what
 the model declares (the same as services/sql.typed).
+
+Whose rows they are comes either as values (`read_customer`: a caller whose session row was
+read already) or from the portal session row itself (`read_customer_of_session`): the statement
+starts from the session (by id and customer, not revoked), joins its customer in the session's
+business and mode and scopes every list by the session's columns, as the hand-written floor of
+scripts/bench_dashboard.py does; its expiry is checked on the row it gives back.
 
 What the lists are is what the list functions read (list_subscriptions, list_invoices,
 list_payments, saved_cards_of): the customer's rows in their business and mode, newest first;
@@ -46,6 +53,9 @@ from services.scope import Scope
 from services.sql import as_datetime, columns_of
 
 Convert = Callable[[Any], Any]
+# json_build_array takes at most 100 arguments (PostgreSQL's limit on a function's), SQLite's
+# json_array 127 by default.
+MAX_COLUMNS = 100
 
 
 def _identity(value: Any) -> Any:
@@ -256,8 +266,12 @@ def _list_sql(listed: ListRead, postgres: bool, owner: _Owner) -> str:
     if listed.paged:
         rest += " LIMIT ?"
     values = ", ".join(row.expressions)
-    if postgres:
-        return f"ARRAY(SELECT ROW({values}) {rest})"
+    if postgres:  # json_agg keeps the order it is told
+        return (
+            "(SELECT json_agg(r.j ORDER BY r.o1 DESC, r.o2 DESC) FROM"  # noqa: S608
+            f" (SELECT json_build_array({values}) AS j, t.created_at AS o1, t.id AS o2"
+            f" {rest}) r)"
+        )
     return (
         "(SELECT json_group_array(json(j)) FROM"  # noqa: S608 (names from code)
         f" (SELECT json_array({values}) AS j {rest}) r)"
@@ -316,13 +330,11 @@ def _rows(read: CustomerRead, row: Sequence[Any], offset: int) -> Rows:
     lists: list[Sequence[Sequence[Any]]] = []
     for n, listed in enumerate(read.lists):
         value = row[width + n]
-        if postgres:
-            lists.append(value or [])
-            continue
         rows = orjson.loads(value) if value else []
-        # SQLite's json_group_array keeps no order of its own: the list's order again (the
-        # timestamps are text in one format, which orders as the column does).
-        created_at, object_id = listed.created_at, listed.id
-        rows.sort(key=lambda r: (r[created_at], r[object_id]), reverse=True)
+        if not postgres:
+            # SQLite's json_group_array keeps no order of its own: the list's order again (the
+            # timestamps are text in one format, which orders as the column does).
+            created_at, object_id = listed.created_at, listed.id
+            rows.sort(key=lambda r: (r[created_at], r[object_id]), reverse=True)
         lists.append(rows)
     return row, lists
