@@ -263,7 +263,8 @@ class _Code:
         source = f"def build(row, run):\n    return {expression}\n"
         namespace = dict(self.values)
         exec(compile(source, "<compiled query>", "exec"), namespace)  # noqa: S102 (our source)
-        return namespace["build"]  # type: ignore[no-any-return]
+        built: Build = namespace["build"]
+        return built
 
 
 def _dict(fields: list[tuple[str, str]]) -> str:
