@@ -43,7 +43,7 @@ from graphql import (
     ValueNode,
     VariableNode,
 )
-from graphql.execution import ExecutionResult, get_argument_values, get_variable_values
+from graphql.execution import get_argument_values
 from strawberry.extensions import SchemaExtension
 
 import models
@@ -51,8 +51,15 @@ from resolvers import billing as resolve
 from resolvers import one_statement as reads
 from resolvers.context import Context
 from resolvers.one_statement import as_datetime
-from schema.cost import types_of
-from schema.query_plans import PLANNED, FieldStep, GiveUp, ObjectPlan, QueryPlan, cached_plan
+from schema.query_plans import (
+    PLANNED,
+    FieldStep,
+    GiveUp,
+    ObjectPlan,
+    QueryPlan,
+    answer_by,
+    cached_plan,
+)
 
 logger = logging.getLogger("portal.graphql.plans")
 
@@ -583,25 +590,11 @@ class CompiledQueries(SchemaExtension):
             plan = cached_plan(context.schema, document, context.operation_name)
             compiled = None if plan is None else compiled_query(plan)
             if compiled is not None:
-                await self._answer(compiled)
+                await answer_by(
+                    context,
+                    compiled.plan.operation,
+                    lambda ctx, variables: run_compiled(compiled, ctx, variables),
+                    "its compiled statement",
+                    "the plan",
+                )
         yield
-
-    async def _answer(self, compiled: CompiledQuery) -> None:
-        context = self.execution_context
-        variables = get_variable_values(
-            types_of(context.schema),
-            compiled.plan.operation.variable_definitions or (),
-            context.variables or {},
-        )
-        if isinstance(variables, list):
-            return  # graphql-core reports the variables' errors
-        try:
-            data = await run_compiled(compiled, context.context, variables)
-        except GiveUp:
-            logger.debug("compiled statement gave up; the plan runs the operation")
-            return
-        except Exception:
-            logger.debug("compiled statement failed; the plan runs the operation", exc_info=True)
-            return
-        context.result = ExecutionResult(data=data)
-        logger.debug("answered by its compiled statement")

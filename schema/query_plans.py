@@ -624,24 +624,38 @@ class PlannedQueries(SchemaExtension):
         if context.result is None and document is not None:
             plan = cached_plan(context.schema, document, context.operation_name)
             if plan is not None:
-                await self._answer(plan)
+                await answer_by(
+                    context,
+                    plan.operation,
+                    lambda ctx, variables: run_plan(plan, ctx, variables),
+                    "its plan",
+                    "graphql-core",
+                )
         yield
 
-    async def _answer(self, plan: QueryPlan) -> None:
-        context = self.execution_context
-        types = types_of(context.schema)
-        variables = get_variable_values(
-            types, plan.operation.variable_definitions or (), context.variables or {}
-        )
-        if isinstance(variables, list):
-            return  # graphql-core reports the variables' errors
-        try:
-            data = await run_plan(plan, context.context, variables)
-        except GiveUp:
-            logger.debug("plan gave up; graphql-core runs the operation")
-            return
-        except Exception:
-            logger.debug("plan failed; graphql-core runs the operation", exc_info=True)
-            return
-        context.result = ExecutionResult(data=data)
-        logger.debug("answered by its plan")
+
+async def answer_by(
+    context: Any,
+    operation: OperationDefinitionNode,
+    run: Callable[[Context, Any], Awaitable[dict[str, Any]]],
+    what: str,
+    otherwise: str,
+) -> None:
+    """Sets the operation's result (Strawberry's execution context) to what `run(context,
+    variables)` answers; leaves it unset, for `otherwise` to answer, when the variables are
+    wrong (graphql-core reports them) or the run gives up or fails."""
+    variables = get_variable_values(
+        types_of(context.schema), operation.variable_definitions or (), context.variables or {}
+    )
+    if isinstance(variables, list):
+        return
+    try:
+        data = await run(context.context, variables)
+    except GiveUp:
+        logger.debug("%s gave up; %s runs the operation", what, otherwise)
+        return
+    except Exception:
+        logger.debug("%s failed; %s runs the operation", what, otherwise, exc_info=True)
+        return
+    context.result = ExecutionResult(data=data)
+    logger.debug("answered by %s", what)

@@ -15,12 +15,16 @@ from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+from starlette.requests import Request
 
 from app.main import message_id_domain
 from app.settings import Settings
 from mailers import SMTPTransport
+from resolvers.context import Context
 from scripts.dashboard_data import DASHBOARD as DASHBOARD  # shared with the benchmarks
 from services import outbox
+from services.access.principal import Principal
+from services.ratelimit import RateLimiter
 from services.tasks import task_handlers
 
 LINK_RE = re.compile(r"https?://[^\s<>\"']+/(?:test/)?(?:session|confirm-email)/[A-Za-z0-9_\-]+")
@@ -294,3 +298,28 @@ def recorded_statements() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(recorder)
         logger.setLevel(level)
+
+
+def schema_context(settings: Settings, principal: Principal, language: str = "en") -> Context:
+    """A request's context for running a query on a schema directly (schema.execute), as the
+    caller `principal`, with an Accept-Language of `language`."""
+    request = Request({"type": "http", "headers": [(b"accept-language", language.encode())]})
+    return Context(
+        request=request,
+        response=None,
+        settings=settings,
+        principal=principal,
+        limiter=RateLimiter(None),
+        client_ip="203.0.113.7",
+    )
+
+
+def answer_of(result: Any) -> dict[str, Any]:
+    """A schema.execute result as comparable data: its data, and each error's message, path
+    and code."""
+    return {
+        "data": result.data,
+        "errors": [
+            (e.message, e.path, (e.extensions or {}).get("code")) for e in result.errors or []
+        ],
+    }

@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import pytest
-from starlette.requests import Request
 
 from conftest import Portal
 from models import Mode
@@ -20,13 +19,14 @@ from resolvers.context import Context
 from schema import build_schema
 from services.access.principal import Principal, PrincipalKind
 from services.businesses import NewBusiness
-from services.ratelimit import RateLimiter
 from support import (
     DASHBOARD,
+    answer_of,
     card,
     create_customer,
     create_product,
     recorded_statements,
+    schema_context,
     session_for,
     subscribe,
 )
@@ -140,24 +140,7 @@ async def _world(portal: Portal, acme: NewBusiness) -> tuple[str, str]:
 
 
 def _context(portal: Portal, principal: Principal, language: str) -> Context:
-    request = Request({"type": "http", "headers": [(b"accept-language", language.encode())]})
-    return Context(
-        request=request,
-        response=None,
-        settings=portal.settings,
-        principal=principal,
-        limiter=RateLimiter(None),
-        client_ip="203.0.113.7",
-    )
-
-
-def _answer(result: Any) -> dict[str, Any]:
-    return {
-        "data": result.data,
-        "errors": [
-            (e.message, e.path, (e.extensions or {}).get("code")) for e in result.errors or []
-        ],
-    }
+    return schema_context(portal.settings, principal, language)
 
 
 async def _compare(
@@ -180,7 +163,7 @@ async def _compare(
             query, variable_values=variables, context_value=_context(portal, principal, language)
         )
         clock.reset()
-        assert _answer(fast) == _answer(plain), (query, variables)
+        assert answer_of(fast) == answer_of(plain), (query, variables)
     return compiled
 
 

@@ -18,12 +18,13 @@ from resolvers.context import Context
 from schema import build_schema
 from services.access.principal import Principal, PrincipalKind
 from services.businesses import NewBusiness
-from services.ratelimit import RateLimiter
 from support import (
     DASHBOARD,
+    answer_of,
     card,
     create_customer,
     create_product,
+    schema_context,
     session_for,
     subscribe,
 )
@@ -118,23 +119,7 @@ async def _world(portal: Portal, acme: NewBusiness) -> tuple[str, str]:
 
 
 def _context(portal: Portal, principal: Principal) -> Context:
-    return Context(
-        request=None,
-        response=None,
-        settings=portal.settings,
-        principal=principal,
-        limiter=RateLimiter(None),
-        client_ip="203.0.113.7",
-    )
-
-
-def _answer(result: Any) -> dict[str, Any]:
-    return {
-        "data": result.data,
-        "errors": [
-            (e.message, e.path, (e.extensions or {}).get("code")) for e in result.errors or []
-        ],
-    }
+    return schema_context(portal.settings, principal)
 
 
 async def test_plans_answer_as_graphql_core_does(
@@ -162,7 +147,7 @@ async def test_plans_answer_as_graphql_core_does(
             query, variable_values=variables, context_value=_context(portal, principal)
         )
         clock.reset()
-        assert _answer(planned) == _answer(plain), query
+        assert answer_of(planned) == answer_of(plain), query
         if planned.errors:
             assert not by_plan, query  # a plan only ever answers a query that succeeds
     assert answered == 7  # the ordinary reads (4 of the customer, 3 of the merchant)
