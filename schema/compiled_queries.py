@@ -56,6 +56,7 @@ from schema.query_plans import (
     FieldStep,
     GiveUp,
     ObjectPlan,
+    PermissionInfo,
     QueryPlan,
     answer_by,
     cached_plan,
@@ -529,16 +530,9 @@ def compiled_query(plan: QueryPlan) -> CompiledQuery | None:
     return compiled
 
 
-class _Info:
-    __slots__ = ("context",)
-
-    def __init__(self, context: Context) -> None:
-        self.context = context
-
-
 def _may_ask(compiled: CompiledQuery, context: Context) -> None:
     """The permission classes of `me`, as the plan runs them."""
-    info = _Info(context)
+    info = PermissionInfo(context)
     for permission in compiled.me.permissions:
         if not permission().has_permission(None, info):
             raise GiveUp

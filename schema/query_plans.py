@@ -422,7 +422,7 @@ def plan_query(
 # Running a plan
 
 
-class _Info:
+class PermissionInfo:
     """What our permission classes read of Strawberry's Info: the context."""
 
     __slots__ = ("context",)
@@ -448,7 +448,7 @@ class _Run:
     def __init__(self, context: Context, variables: Any) -> None:
         self.context = context
         self.variables = variables
-        self.info = _Info(context)
+        self.info = PermissionInfo(context)
 
     def value_of(self, step: FieldStep, source: Any) -> Any:
         for permission in step.permissions:
