@@ -322,11 +322,11 @@ async def _run(read: CustomerRead, by_session: bool, params: list[Any]) -> Seque
 
 
 def _rows(read: CustomerRead, row: Sequence[Any], offset: int) -> Rows:
+    """The customer's row (from `offset`: after the session's columns) and each list's rows."""
     postgres = connections.get("default").capabilities.dialect == "postgres"
-    width = offset + len(read.root.expressions)
     if offset:
         row = tuple(row)[offset:]
-        width -= offset
+    width = len(read.root.expressions)
     lists: list[Sequence[Sequence[Any]]] = []
     for n, listed in enumerate(read.lists):
         value = row[width + n]
