@@ -163,8 +163,8 @@ class ConfirmSession(SchemaExtension):
 
 class DocumentValidationCache(ValidationCache):
     """Strawberry's ValidationCache keys its cache by the document's hash, which graphql-core
-    computes anew over the whole tree on every request (a dashboard's: about 0.1 ms). The
-    parser cache hands back the same document object for the same query text, so here a
+    computes anew over the whole tree on every request (it showed in the dashboard's profile).
+    The parser cache hands back the same document object for the same query text, so here a
     document's validation is kept by the object itself (with the schema and rules it was
     validated against) in front of Strawberry's cache."""
 
