@@ -372,6 +372,7 @@ def test_cancel_with_the_keyboard_alone(server: Server, tours: Any, acme: dict[s
     _tab_to(page, lambda f: f["tag"] == "A" and f["text"] == "Team plan")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Team plan").wait_for()
+    page.wait_for_load_state()  # Tab before the load event may focus without a visible ring
 
     # At the end of the period, with a reason: then changed our mind.
     _tab_to(page, lambda f: f["id"] == "when-period_end")
@@ -385,12 +386,14 @@ def test_cancel_with_the_keyboard_alone(server: Server, tours: Any, acme: dict[s
     tour.look("cancel-form-filled")
     page.keyboard.press("Enter")
     page.get_by_text("Your subscription will end at the end of the billing period.").wait_for()
+    page.wait_for_load_state()
     assert subscription_state(server, customer)["cancelAtNextBillingDate"] is True
     tour.look("cancel-at-period-end")
 
     _tab_to(page, lambda f: f["text"] == "Keep my subscription")
     page.keyboard.press("Enter")
     page.get_by_text("Your subscription continues.").wait_for()
+    page.wait_for_load_state()
     assert subscription_state(server, customer)["cancelAtNextBillingDate"] is False
 
     # Now, this time for good.
