@@ -80,12 +80,19 @@ async def test_stripe_s_webhook_settles_the_payment_after_the_customer_authentic
     await _until(settled)
     invoice = await Invoice.get(id=started["invoice"]["id"])
     assert invoice.status.value == "paid"
-    # The event was recorded (handled once). Counting all of them would be racy: localstripe
-    # sends each event a second late, so the previous test's may reach this test's endpoint
-    # after the registration changed (acknowledged, recorded, ignored: not this business's).
-    assert await GatewayEvent.filter(
-        business_id=acme.business.id, type="payment_intent.succeeded"
-    ).exists()
+
+    # The event is recorded as handled, right after the payment it settled (so it is waited
+    # for, not read at once). Counting all of them would be racy: localstripe sends each event
+    # a second late, so the previous test's may reach this test's endpoint after the
+    # registration changed (acknowledged, recorded, ignored: not this business's).
+    async def recorded() -> bool:
+        return bool(
+            await GatewayEvent.filter(
+                business_id=acme.business.id, type="payment_intent.succeeded"
+            ).exists()
+        )
+
+    await _until(recorded)
     kinds = await WebhookEvent.filter(business_id=acme.business.id).values_list("type", flat=True)
     assert kinds.count("payment.succeeded") == 1
 
