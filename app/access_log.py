@@ -43,8 +43,9 @@ def loggable_target(path: str, query_string: bytes | str = b"") -> str:
     return target
 
 
-class AccessLog:
-    """One line per HTTP request: client, method, target (redacted), status, duration."""
+class FinishedRequests:
+    """ASGI middleware that hands every HTTP request, once answered (or failed: status 500), to
+    `finished` with its status and duration; the access log and the HTTP metrics are two."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,23 +66,33 @@ class AccessLog:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            client = scope.get("client")
-            address = client[0] if client else "-"
-            target = loggable_target(scope["path"], scope.get("query_string", b""))
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            logger.info(
-                '%s "%s %s" %d %.1fms',
-                address,
-                scope["method"],
-                target,
-                status,
-                duration_ms,
-                # The same, as fields of the JSON line (app/logs.py): the redacted target only.
-                extra={
-                    "client": address,
-                    "method": scope["method"],
-                    "target": target,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
+            self.finished(scope, status, time.perf_counter() - started)
+
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        raise NotImplementedError
+
+
+class AccessLog(FinishedRequests):
+    """One line per HTTP request: client, method, target (redacted), status, duration."""
+
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        client = scope.get("client")
+        address = client[0] if client else "-"
+        target = loggable_target(scope["path"], scope.get("query_string", b""))
+        duration_ms = round(seconds * 1000, 1)
+        logger.info(
+            '%s "%s %s" %d %.1fms',
+            address,
+            scope["method"],
+            target,
+            status,
+            duration_ms,
+            # The same, as fields of the JSON line (app/logs.py): the redacted target only.
+            extra={
+                "client": address,
+                "method": scope["method"],
+                "target": target,
+                "status": status,
+                "duration_ms": duration_ms,
+            },
+        )

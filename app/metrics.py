@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 import os
 import re
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -34,9 +33,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 from strawberry.extensions import SchemaExtension
 
+from app.access_log import FinishedRequests
 from services.queue_stats import OperationalStats, operational_stats
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -166,33 +166,15 @@ class OperationNames(SchemaExtension):
                 observation.type = "unknown"
 
 
-class HttpMetrics:
+class HttpMetrics(FinishedRequests):
     """Counts every HTTP request by the route that answered it (its template, so ids and
     tokens in paths never become labels) and times it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(template, scope["method"], str(status)).inc()
-            HTTP_LATENCY.labels(template).observe(time.perf_counter() - started)
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        HTTP_REQUESTS.labels(template, scope["method"], str(status)).inc()
+        HTTP_LATENCY.labels(template).observe(seconds)
 
 
 class _DatabaseCollector(Collector):
