@@ -318,6 +318,15 @@ class PlansQuery:
         return None if row is None else await PlanChange.build(row, info.context)
 
 
+def _subscription_of(result: resolve.PlanChangeResult, ctx: Context) -> Subscription | None:
+    return Subscription.from_model(result.subscription, ctx) if result.subscription else None
+
+
+async def _plan_change_of(result: resolve.PlanChangeResult, ctx: Context) -> PlanChange | None:
+    row = result.plan_change
+    return None if row is None else await PlanChange.build(row, ctx)
+
+
 @strawberry.type
 class PlansMutation:
     @strawberry.mutation(
@@ -379,11 +388,6 @@ class PlansMutation:
         ],
     ) -> ChangePlanPayload:
         ctx = info.context
-
-        async def change_view(result: resolve.PlanChangeResult) -> PlanChange | None:
-            row = result.plan_change
-            return None if row is None else await PlanChange.build(row, ctx)
-
         return await payload(
             info,
             ChangePlanPayload,
@@ -393,10 +397,8 @@ class PlansMutation:
                 product_id=str(input.product_id),
                 idempotency_key=input.idempotency_key,
             ),
-            subscription=lambda r: (
-                Subscription.from_model(r.subscription, ctx) if r.subscription else None
-            ),
-            plan_change=change_view,
+            subscription=lambda r: _subscription_of(r, ctx),
+            plan_change=lambda r: _plan_change_of(r, ctx),
             payment=lambda r: Payment.from_model(r.payment, ctx) if r.payment else None,
             invoice=lambda r: Invoice.from_model(r.invoice, ctx) if r.invoice else None,
             next_action=lambda r: next_action(ctx, r.client_secret),
@@ -415,17 +417,10 @@ class PlansMutation:
         ],
     ) -> CancelPlanChangePayload:
         ctx = info.context
-
-        async def change_view(result: resolve.PlanChangeResult) -> PlanChange | None:
-            row = result.plan_change
-            return None if row is None else await PlanChange.build(row, ctx)
-
         return await payload(
             info,
             CancelPlanChangePayload,
             lambda: resolve.cancel_plan_change(ctx, str(input.subscription_id)),
-            subscription=lambda r: (
-                Subscription.from_model(r.subscription, ctx) if r.subscription else None
-            ),
-            plan_change=change_view,
+            subscription=lambda r: _subscription_of(r, ctx),
+            plan_change=lambda r: _plan_change_of(r, ctx),
         )
